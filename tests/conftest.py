@@ -34,3 +34,48 @@ def redis_conn(redis_url: str) -> Iterator[redis.Redis]:
     yield conn
     conn.flushdb()
     conn.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The service under test: settings, database, services, the Flask app, the fake WeChat API and a job runner.
+# ---------------------------------------------------------------------------------------------------------------
+
+from bot.wechat.fake_api import FakeWeChatAPI  # noqa: E402
+from tests.support.harness import (  # noqa: E402
+    APP_ID,
+    APP_SECRET,
+    Harness,
+    database_url_for_tests,
+    make_settings,
+    wipe_database,
+)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return database_url_for_tests(Path(tmp_path_factory.mktemp("db")))
+
+
+@pytest.fixture(scope="session")
+def fake_wechat_server() -> Iterator[FakeWeChatAPI]:
+    with FakeWeChatAPI(APP_ID, APP_SECRET) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_wechat(fake_wechat_server: FakeWeChatAPI) -> FakeWeChatAPI:
+    fake_wechat_server.reset()
+    return fake_wechat_server
+
+
+@pytest.fixture
+def harness(
+    tmp_path: Path, database_url: str, redis_url: str, redis_conn: redis.Redis, fake_wechat: FakeWeChatAPI
+) -> Iterator[Harness]:
+    settings = make_settings(tmp_path, database_url=database_url, redis_url=redis_url, api=fake_wechat.base_url)
+    h = Harness.start(settings, fake_wechat)
+    wipe_database(h.services.engine)
+    try:
+        yield h
+    finally:
+        h.close()

@@ -1,0 +1,85 @@
+"""RQ jobs. Each takes a database id, checks the row's state first, and does nothing the second time.
+
+The worker process builds its services once (the composition root) on first use; tests hand theirs in with
+`use_services`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from bot import gateway
+from bot.config import load_settings
+from bot.media_jobs import fetch_media
+from bot.services import Services, build_services
+from bot.triage_jobs import triage
+from handlers import report
+from handlers.outcome import JobRequest
+from storage.db import transaction
+from storage.models import Draft
+from storage.outbox import add_message
+
+log = logging.getLogger(__name__)
+_services: Services | None = None
+
+
+def use_services(services: Services | None) -> None:
+    global _services
+    _services = services
+
+
+def current_services() -> Services:
+    global _services
+    if _services is None:
+        _services = build_services(load_settings(), role="worker", run_migrations=False)
+    return _services
+
+
+def download_media(media_id: int) -> str:
+    return fetch_media(current_services(), media_id)
+
+
+def triage_case(case_id: int) -> str:
+    return triage(current_services(), case_id)
+
+
+def deliver_message(outbox_id: int) -> str:
+    return gateway.deliver(current_services(), outbox_id)
+
+
+def close_draft(draft_id: int) -> str:
+    """Submit a draft whose window has passed; look again later if the reporter extended it meanwhile."""
+    services = current_services()
+    jobs: list[JobRequest] = []
+    with transaction(services.sessions) as session:
+        done, push, later = report.close_expired(
+            session, services.report_rules, services.vault.code_digest, draft_id, services.clock()
+        )
+        if later is not None:
+            jobs.append(JobRequest("close_draft", draft_id, at=later))
+        if done is not None:
+            jobs.append(JobRequest("triage_case", done.case.id))
+        if push is not None:
+            reporter_id = done.case.reporter_id if done else _draft_reporter(session, draft_id)
+            queued = add_message(
+                session,
+                reporter_id=reporter_id,
+                body=push,
+                case_id=done.case.id if done else None,
+                dedupe_key=f"draft:{draft_id}:closed",
+            )
+            if queued is not None:
+                session.flush()
+                jobs.append(JobRequest("deliver_message", queued.id))
+    services.queue.submit(jobs)
+    outcome = "submitted" if done else "rescheduled" if later else "dropped" if push else "nothing to do"
+    log.info("draft closed", extra={"draft_id": draft_id, "outcome": outcome})
+    return outcome
+
+
+def _draft_reporter(session: Session, draft_id: int) -> int:
+    draft = session.get(Draft, draft_id)
+    assert draft is not None
+    return draft.reporter_id

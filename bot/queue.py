@@ -1,0 +1,98 @@
+"""Enqueueing jobs with RQ: JSON payloads, ids derived from database ids, retries with backoff.
+
+A job's id is `<kind>-<database id>[-at<time>]`, and `unique=True` makes a second enqueue of the same id a no-op, so
+the webhook, the jobs and the sweeper can all ask for the same work without it running twice. The database row
+states stay the source of truth: when Redis is down the enqueue is skipped and the sweeper re-asks later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from bot.redis_conn import Breaker
+from handlers.outcome import JobRequest
+
+log = logging.getLogger(__name__)
+
+INTAKE_QUEUE = "whistle-intake"
+OUTBOX_QUEUE = "whistle-outbox"
+QUEUES = (INTAKE_QUEUE, OUTBOX_QUEUE)
+
+JOB_FUNCTIONS = {
+    "download_media": "bot.jobs.download_media",
+    "triage_case": "bot.jobs.triage_case",
+    "close_draft": "bot.jobs.close_draft",
+    "deliver_message": "bot.jobs.deliver_message",
+}
+RETRY_INTERVALS = [5, 30, 120, 600, 1800]
+DEAD_STATES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+
+
+class JobQueue:
+    def __init__(self, connection: redis.Redis, breaker: Breaker | None = None) -> None:
+        self.connection = connection
+        self.breaker = breaker or Breaker()
+        self.queues = {
+            name: Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=120)
+            for name in QUEUES
+        }
+
+    def submit(self, requests: Iterable[JobRequest], *, revive: bool = False) -> int:
+        """Enqueue each request once. Returns how many are now queued (new or already there).
+
+        Never raises: Redis trouble is logged and left to the sweeper. `revive` re-runs jobs that ended in failure
+        (used by the sweeper, whose rows say the work is still pending).
+        """
+        done = 0
+        for request in requests:
+            if self.breaker.open:
+                log.warning("redis unavailable, job left for the sweeper", extra={"job_id": request.job_id})
+                continue
+            try:
+                self._enqueue(request, revive=revive)
+                done += 1
+            except redis.RedisError as exc:
+                self.breaker.trip()
+                log.warning(
+                    "redis unavailable, job left for the sweeper",
+                    extra={"job_id": request.job_id, "error": type(exc).__name__},
+                )
+        return done
+
+    def _enqueue(self, request: JobRequest, *, revive: bool) -> None:
+        queue = self.queues[OUTBOX_QUEUE if request.kind == "deliver_message" else INTAKE_QUEUE]
+        options = {
+            "job_id": request.job_id,
+            "unique": True,
+            "retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            "result_ttl": 3600,
+            "failure_ttl": 7 * 86400,
+        }
+        try:
+            if request.at is None:
+                queue.enqueue(JOB_FUNCTIONS[request.kind], request.target_id, **options)
+            else:
+                queue.enqueue_at(request.at, JOB_FUNCTIONS[request.kind], request.target_id, **options)
+        except DuplicateJobError:
+            if revive and self._remove_if_dead(request.job_id):
+                self._enqueue(request, revive=False)
+
+    def _remove_if_dead(self, job_id: str) -> bool:
+        try:
+            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return True
+        if job.get_status(refresh=False) in DEAD_STATES:
+            job.delete()
+            return True
+        return False
+
+    def depths(self) -> dict[str, int]:
+        return {name: queue.count for name, queue in self.queues.items()}

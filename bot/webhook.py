@@ -1,0 +1,96 @@
+"""The `/wechat` endpoint: verify, decrypt, parse, hand over, answer. Thin on purpose, and fast whatever happens.
+
+Answers:
+    GET with a good signature     -> echostr (the platform's URL check)
+    bad or missing signature      -> 403, nothing stored
+    wrong AppID, stale timestamp  -> 403, nothing stored
+    unreadable body               -> 400, nothing stored (logged)
+    body over the size limit      -> 413
+    anything accepted             -> the reply (encrypted when the request was), or `success`
+    our own failure after parsing -> `success` (the user never sees an error page; the failure is logged and the
+                                     platform does not retry, so the error is not repeated three times)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Response, current_app, request
+
+from bot.intake import accept
+from bot.services import Services
+from bot.wechat.protocol import (
+    AesCodec,
+    Forbidden,
+    Malformed,
+    check_signature,
+    check_timestamp,
+    parse_xml,
+    render_text_reply,
+    to_inbound,
+)
+
+log = logging.getLogger(__name__)
+bp = Blueprint("wechat", __name__)
+SUCCESS = "success"
+
+
+def _services() -> Services:
+    services: Services = current_app.extensions["whistle"]
+    return services
+
+
+def _text(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/plain")
+
+
+@bp.get("/wechat")
+def verify_url() -> Response:
+    wechat = _services().settings.wechat
+    args = request.args
+    try:
+        check_signature(wechat.token, args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", ""))
+    except Forbidden as exc:
+        log.warning("url check refused", extra={"reason": str(exc)})
+        return _text("forbidden", 403)
+    return _text(args.get("echostr", ""))
+
+
+@bp.post("/wechat")
+def receive() -> Response:
+    started = time.perf_counter()
+    services = _services()
+    settings = services.settings
+    args = request.args
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    encrypted = args.get("encrypt_type", "raw").lower() == "aes"
+    try:
+        check_signature(settings.wechat.token, args.get("signature", ""), timestamp, nonce)
+        check_timestamp(timestamp, settings.webhook_max_clock_skew_seconds)
+        if (request.content_length or 0) > settings.webhook_max_body_bytes:
+            return _text("body too large", 413)
+        body = request.get_data(cache=False)
+        if len(body) > settings.webhook_max_body_bytes:
+            return _text("body too large", 413)
+        codec = AesCodec(settings.wechat.token, settings.wechat.encoding_aes_key, settings.wechat.app_id)
+        xml = codec.decrypt(body, args.get("msg_signature", ""), timestamp, nonce) if encrypted else body
+        envelope = to_inbound(parse_xml(xml))
+    except Forbidden as exc:
+        log.warning("webhook refused", extra={"reason": str(exc)})
+        return _text("forbidden", 403)
+    except Malformed as exc:
+        log.warning("webhook got an unreadable message", extra={"reason": str(exc)})
+        return _text("bad request", 400)
+    try:
+        reply = accept(services, envelope)
+    except Exception:
+        log.exception("webhook failed after parsing; answered success")
+        return _text(SUCCESS)
+    log.info("webhook answered", extra={"ms": round((time.perf_counter() - started) * 1000, 2)})
+    if not reply:
+        return _text(SUCCESS)
+    xml_reply = render_text_reply(envelope.sender, envelope.account, reply)
+    if encrypted:
+        xml_reply = codec.encrypt(xml_reply, nonce)
+    return Response(xml_reply, mimetype="application/xml")

@@ -1,0 +1,84 @@
+"""Which handler answers a message: the first rule that matches wins.
+
+    event subscribe / SCAN           -> welcome
+    event unsubscribe                -> drop the open draft, remember the reporter left (no reply: they are gone)
+    event CLICK REPORT/SUBMIT/MY_CASES/HELP -> the same as typing it
+    event LOCATION                   -> joins an open draft silently
+    other events (VIEW, template or subscription receipts) -> recorded, no reply
+    text that is a command           -> submit / cancel / query / my cases / help
+    text, photo, voice, video, file, link, location -> joins the draft
+    anything else                    -> a helpful answer
+"""
+
+from __future__ import annotations
+
+from handlers import report, texts
+from handlers.commands import Command, Parsed, parse_command
+from handlers.inbound import Inbound
+from handlers.outcome import Outcome
+from storage.models import InboundMessage
+
+DRAFT_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "file", "link", "location"})
+MENU_KEYS = {
+    "REPORT": None,
+    "SUBMIT": Command.SUBMIT,
+    "MY_CASES": Command.MY_CASES,
+    "HELP": Command.HELP,
+}
+
+
+def handle(conv: report.Conversation, inbound: Inbound, message: InboundMessage) -> Outcome:
+    if inbound.kind == "event":
+        return _event(conv, inbound, message)
+    if inbound.kind == "text":
+        parsed = parse_command(inbound.content or "")
+        if parsed is not None:
+            return _command(conv, parsed)
+        if not (inbound.content or "").strip():
+            return Outcome(texts.REPORT_HOWTO)
+    if inbound.kind in DRAFT_KINDS:
+        return report.add_to_draft(conv, inbound, message)
+    return Outcome(texts.UNSUPPORTED)
+
+
+def _command(conv: report.Conversation, parsed: Parsed) -> Outcome:
+    if parsed.command is Command.SUBMIT:
+        return report.submit(conv)
+    if parsed.command is Command.CANCEL:
+        return report.cancel(conv)
+    if parsed.command is Command.QUERY:
+        return report.query(conv, parsed)
+    if parsed.command is Command.MY_CASES:
+        return report.my_cases(conv)
+    hint = report.pending_hint(conv)
+    return Outcome(texts.HELP + ("\n\n" + hint if hint else ""))
+
+
+def _event(conv: report.Conversation, inbound: Inbound, message: InboundMessage) -> Outcome:
+    event = inbound.event or ""
+    if event == "subscribe":
+        conv.reporter.subscribed = True
+        conv.reporter.unsubscribed_at = None
+        return Outcome(texts.WELCOME.format(minutes=conv.minutes))
+    if event == "unsubscribe":
+        conv.reporter.subscribed = False
+        conv.reporter.unsubscribed_at = conv.now
+        report.drop_draft(conv.session, conv.reporter.id, conv.now)
+        return Outcome()
+    if event == "scan":
+        return Outcome(texts.SCAN_HELLO)
+    if event == "location":
+        return report.note_auto_location(conv, message)
+    if event == "click":
+        return _menu(conv, (inbound.event_key or "").upper())
+    return Outcome()
+
+
+def _menu(conv: report.Conversation, key: str) -> Outcome:
+    if key not in MENU_KEYS:
+        return Outcome(texts.HELP)
+    command = MENU_KEYS[key]
+    if command is None:
+        hint = report.pending_hint(conv)
+        return Outcome(hint or texts.REPORT_HOWTO)
+    return _command(conv, Parsed(command))

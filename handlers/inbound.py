@@ -1,0 +1,54 @@
+"""What arrives from a user, independent of the platform's XML: the handlers' input."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+MEDIA_KINDS = frozenset({"image", "voice", "video", "shortvideo", "file"})
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message or event. `kind` is the platform's MsgType; for events `event` is the lower-case Event.
+
+    Carries no sender: the caller resolves the sender to a reporter, so nothing downstream holds an openid.
+    """
+
+    kind: str
+    created_at: datetime
+    msg_id: str | None = None
+    event: str | None = None
+    event_key: str | None = None
+    content: str | None = None
+    media_id: str | None = None
+    media_format: str | None = None
+    recognition: str | None = None
+    thumb_media_id: str | None = None
+    pic_url: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    precision: float | None = None
+    label: str | None = None
+    title: str | None = None
+    description: str | None = None
+    url: str | None = None
+    filename: str | None = None
+
+    @property
+    def is_media(self) -> bool:
+        return self.kind in MEDIA_KINDS
+
+    def payload(self) -> dict[str, Any]:
+        """The fields worth keeping, for the database (no None values, no sender)."""
+        data = asdict(self)
+        data.pop("created_at")
+        return {k: v for k, v in data.items() if v not in (None, "")}
+
+    def dedupe_suffix(self) -> str:
+        """The platform's retry identity: MsgId for messages, event + time + key for events."""
+        if self.msg_id:
+            return f"msg:{self.msg_id}"
+        stamp = int(self.created_at.timestamp())
+        return f"evt:{self.event or self.kind}:{stamp}:{self.event_key or ''}"[:120]

@@ -1,0 +1,33 @@
+"""What a handler decides: the reply to send now, and the work to enqueue once the transaction has committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+JobKind = Literal["download_media", "triage_case", "close_draft", "deliver_message"]
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A job keyed by a database id, so running it twice is harmless. `at` schedules it for later."""
+
+    kind: JobKind
+    target_id: int
+    at: datetime | None = None
+
+    @property
+    def job_id(self) -> str:
+        suffix = f"-at{int(self.at.timestamp())}" if self.at is not None else ""
+        return f"{self.kind}-{self.target_id}{suffix}"
+
+
+@dataclass
+class Outcome:
+    reply: str | None = None
+    jobs: list[JobRequest] = field(default_factory=list)
+
+    def then(self, *jobs: JobRequest) -> Outcome:
+        self.jobs.extend(jobs)
+        return self

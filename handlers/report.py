@@ -1,0 +1,285 @@
+"""The reporter's conversation: compose a draft from several messages, submit it, ask about cases.
+
+States (drawn in report.md beside this file):
+
+    idle --photo/text/voice/video/file/location--> drafting
+    drafting --more of the same (window extended)--> drafting
+    drafting --"提交" or the menu--> idle        (case created, reference + query code replied)
+    drafting --window passes without a message--> idle (case created by the close_draft job, pushed)
+    drafting --"取消"--> idle                     (draft dropped)
+    drafting --message after the window passed--> drafting (old draft submitted first, a new one begun)
+
+Everything here runs inside the request's (or the job's) transaction; the caller commits, then enqueues the jobs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy.orm import Session
+
+from handlers import texts
+from handlers.commands import Parsed
+from handlers.inbound import Inbound
+from handlers.outcome import JobRequest, Outcome
+from storage import cases as case_store
+from storage import drafts as draft_store
+from storage import media as media_store
+from storage.inbound import messages_of_draft
+from storage.models import Case, Draft, InboundMessage, Media, Reporter
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
+CODE_LENGTH = 8
+REPORTER_ACTOR = "reporter"
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class ReportRules:
+    draft_window: timedelta
+    reference_prefix: str
+    timezone: tzinfo
+
+
+@dataclass
+class Conversation:
+    """What one reporter's turn needs: the open transaction, who is writing, the rules and the time."""
+
+    session: Session
+    reporter: Reporter
+    rules: ReportRules
+    now: datetime
+    code_digest: Callable[[str], str]
+
+    @property
+    def minutes(self) -> int:
+        return max(1, round(self.rules.draft_window.total_seconds() / 60))
+
+
+@dataclass(frozen=True)
+class Submission:
+    case: Case
+    code: str
+
+
+def add_to_draft(conv: Conversation, inbound: Inbound, message: InboundMessage) -> Outcome:
+    """A photo, text, voice, video, file, link or location joins the reporter's open draft."""
+    outcome = Outcome()
+    prefix = ""
+    draft = draft_store.open_draft(conv.session, conv.reporter.id, for_update=True)
+    if draft is not None and draft.expires_at <= conv.now:
+        earlier = _submit_draft(conv.session, conv.rules, conv.code_digest, draft, conv.now, via="timeout")
+        prefix = _submitted_text(earlier, auto=True) + "\n\n" if earlier else ""
+        if earlier:
+            outcome.then(JobRequest("triage_case", earlier.case.id))
+        draft = None
+    started = draft is None
+    if draft is None:
+        draft = draft_store.start_draft(conv.session, conv.reporter.id, conv.now, conv.rules.draft_window)
+        outcome.then(JobRequest("close_draft", draft.id, at=draft.expires_at))
+    else:
+        draft.expires_at = conv.now + conv.rules.draft_window
+    message.draft_id = draft.id
+    if inbound.is_media and inbound.media_id:
+        media = Media(inbound_id=message.id, draft_id=draft.id, kind=inbound.kind, platform_media_id=inbound.media_id)
+        conv.session.add(media)
+        conv.session.flush()
+        outcome.then(JobRequest("download_media", media.id))
+    outcome.reply = prefix + _acknowledge(conv, draft, inbound, started)
+    return outcome
+
+
+def note_auto_location(conv: Conversation, message: InboundMessage) -> Outcome:
+    """A LOCATION event (reported by the phone every few seconds) joins an open draft silently, else is ignored."""
+    draft = draft_store.open_draft(conv.session, conv.reporter.id)
+    if draft is not None and draft.expires_at > conv.now:
+        message.draft_id = draft.id
+    return Outcome()
+
+
+def submit(conv: Conversation) -> Outcome:
+    draft = draft_store.open_draft(conv.session, conv.reporter.id, for_update=True)
+    if draft is None:
+        return Outcome(texts.NOTHING_TO_SUBMIT)
+    if not _has_content(conv.session, draft):
+        return Outcome(texts.NEEDS_CONTENT)
+    done = _submit_draft(conv.session, conv.rules, conv.code_digest, draft, conv.now, via="command")
+    assert done is not None
+    return Outcome(_submitted_text(done, auto=False)).then(JobRequest("triage_case", done.case.id))
+
+
+def cancel(conv: Conversation) -> Outcome:
+    draft = draft_store.open_draft(conv.session, conv.reporter.id, for_update=True)
+    if draft is None:
+        return Outcome(texts.NOTHING_TO_CANCEL)
+    draft_store.close_draft(draft, "cancelled", conv.now)
+    return Outcome(texts.CANCELLED)
+
+
+def drop_draft(session: Session, reporter_id: int, now: datetime) -> None:
+    """The reporter unfollowed: an unsubmitted draft is dropped (nothing was promised for it)."""
+    draft = draft_store.open_draft(session, reporter_id, for_update=True)
+    if draft is not None:
+        draft_store.close_draft(draft, "cancelled", now)
+
+
+def pending_hint(conv: Conversation) -> str | None:
+    draft = draft_store.open_draft(conv.session, conv.reporter.id)
+    if draft is None or draft.expires_at <= conv.now:
+        return None
+    return texts.DRAFT_PENDING.format(count=_item_count(conv.session, draft))
+
+
+def close_expired(
+    session: Session, rules: ReportRules, code_digest: Callable[[str], str], draft_id: int, now: datetime
+) -> tuple[Submission | None, str | None, datetime | None]:
+    """The close_draft job: submit the draft if its window has passed.
+
+    Returns (submission, message to push, or a later time to look again when the window was extended).
+    """
+    draft = session.get(Draft, draft_id, with_for_update=True)
+    if draft is None or draft.status != "open":
+        return None, None, None
+    if draft.expires_at > now:
+        return None, None, draft.expires_at
+    done = _submit_draft(session, rules, code_digest, draft, now, via="timeout")
+    if done is None:
+        return None, texts.LOCATION_ONLY_DROPPED, None
+    return done, _submitted_text(done, auto=True), None
+
+
+def query(conv: Conversation, parsed: Parsed) -> Outcome:
+    if parsed.reference is None:
+        example = f"{conv.rules.reference_prefix}-{conv.now.astimezone(conv.rules.timezone):%Y%m%d}-0001"
+        return Outcome(texts.QUERY_USAGE.format(example=example))
+    case = case_store.find_case(conv.session, parsed.reference)
+    allowed = case is not None and (
+        case.reporter_id == conv.reporter.id
+        or (parsed.code is not None and conv.code_digest(parsed.code) == case.query_code_digest)
+    )
+    if case is None or not allowed:
+        return Outcome(texts.QUERY_NOT_FOUND.format(reference=parsed.reference))
+    return Outcome(
+        texts.QUERY_RESULT.format(
+            reference=case.reference,
+            submitted=_local(conv, case.submitted_at),
+            status=texts.status_name(case.status),
+            detail=texts.STATUS_DETAIL.get(case.status, ""),
+        ).rstrip()
+    )
+
+
+def my_cases(conv: Conversation) -> Outcome:
+    found = case_store.cases_of_reporter(conv.session, conv.reporter.id)
+    if not found:
+        return Outcome(texts.MY_CASES_EMPTY)
+    lines = [texts.MY_CASES_HEADER]
+    for case in found:
+        lines.append(
+            texts.MY_CASES_LINE.format(
+                reference=case.reference,
+                status=texts.status_name(case.status),
+                submitted=_local(conv, case.submitted_at),
+            )
+        )
+    lines.append(texts.MY_CASES_FOOTER)
+    return Outcome("\n".join(lines))
+
+
+def new_query_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _submit_draft(
+    session: Session,
+    rules: ReportRules,
+    code_digest: Callable[[str], str],
+    draft: Draft,
+    now: datetime,
+    via: str,
+) -> Submission | None:
+    """Turn the draft into a case (or drop it when it holds nothing but a location)."""
+    messages = messages_of_draft(session, draft.id)
+    if not any(_is_content(m) for m in messages):
+        draft_store.close_draft(draft, "cancelled", now)
+        return None
+    code = new_query_code()
+    reference = case_store.next_reference(session, rules.reference_prefix, now.astimezone(rules.timezone).date())
+    case = Case(
+        reference=reference,
+        reporter_id=draft.reporter_id,
+        query_code_digest=code_digest(code),
+        text=_case_text(messages),
+        submitted_via=via,
+        submitted_at=now,
+    )
+    _set_place(case, messages)
+    session.add(case)
+    session.flush()
+    case_store.record_event(
+        session, case, REPORTER_ACTOR if via != "timeout" else SYSTEM_ACTOR, "submitted", f"via {via}", at=now
+    )
+    draft_store.close_draft(draft, "submitted", now, case_id=case.id)
+    media_store.attach_draft_media(session, draft.id, case.id)
+    return Submission(case, code)
+
+
+def _is_content(message: InboundMessage) -> bool:
+    return message.kind not in {"location", "event"}
+
+
+def _has_content(session: Session, draft: Draft) -> bool:
+    return any(_is_content(m) for m in messages_of_draft(session, draft.id))
+
+
+def _item_count(session: Session, draft: Draft) -> int:
+    return sum(1 for m in messages_of_draft(session, draft.id) if m.kind != "event")
+
+
+def _case_text(messages: list[InboundMessage]) -> str:
+    parts: list[str] = []
+    for message in messages:
+        p = message.payload
+        if message.kind == "text" and p.get("content"):
+            parts.append(str(p["content"]).strip())
+        elif message.kind == "voice" and p.get("recognition"):
+            parts.append("[语音] " + str(p["recognition"]).strip())
+        elif message.kind == "link":
+            parts.append(" ".join(str(p[k]) for k in ("title", "description", "url") if p.get(k)))
+        elif message.kind == "file" and p.get("title"):
+            parts.append("[文件] " + str(p["title"]))
+    return "\n".join(part for part in parts if part)
+
+
+def _set_place(case: Case, messages: list[InboundMessage]) -> None:
+    """The last location the reporter sent; else the last one the phone reported by itself."""
+    explicit = [m.payload for m in messages if m.kind == "location"]
+    automatic = [m.payload for m in messages if m.kind == "event"]
+    for source in (explicit, automatic):
+        if source:
+            chosen = source[-1]
+            case.latitude = chosen.get("latitude")
+            case.longitude = chosen.get("longitude")
+            case.place = chosen.get("label") or None
+            return
+
+
+def _acknowledge(conv: Conversation, draft: Draft, inbound: Inbound, started: bool) -> str:
+    if inbound.kind == "location":
+        return texts.DRAFT_LOCATION.format(place=inbound.label or f"{inbound.latitude}, {inbound.longitude}")
+    item = texts.ITEM_NAMES.get(inbound.kind, "内容")
+    if started:
+        return texts.DRAFT_STARTED.format(item=item, minutes=conv.minutes)
+    return texts.DRAFT_ADDED.format(item=item, count=_item_count(conv.session, draft))
+
+
+def _submitted_text(done: Submission, *, auto: bool) -> str:
+    text = texts.SUBMITTED.format(reference=done.case.reference, code=done.code)
+    return texts.AUTO_SUBMITTED_PREFIX + text if auto else text
+
+
+def _local(conv: Conversation, at: datetime) -> str:
+    return f"{at.astimezone(conv.rules.timezone):%Y-%m-%d %H:%M}"

@@ -1,0 +1,71 @@
+"""Cases, their references and their append-only event log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import Case, CaseEvent, ReferenceCounter
+
+
+def next_reference(session: Session, prefix: str, day: date) -> str:
+    """`<prefix>-<yyyymmdd>-<seq>`, gap-free per day; concurrent callers are serialized on the counter row."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(ReferenceCounter).values(prefix=prefix, day=day, last=0).on_conflict_do_nothing())
+    seq = session.execute(
+        update(ReferenceCounter)
+        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.day == day)
+        .values(last=ReferenceCounter.last + 1)
+        .returning(ReferenceCounter.last)
+    ).scalar_one()
+    return f"{prefix}-{day:%Y%m%d}-{seq:04d}"
+
+
+def record_event(
+    session: Session, case: Case, actor: str, to_status: str, note: str = "", at: datetime | None = None
+) -> CaseEvent:
+    """Move the case to `to_status` and append the event (the only place a case's status changes)."""
+    event = CaseEvent(case_id=case.id, actor=actor, from_status=_previous(case), to_status=to_status, note=note)
+    if at is not None:
+        event.at = at
+    case.status = to_status
+    session.add(event)
+    return event
+
+
+def _previous(case: Case) -> str | None:
+    return None if case.id is None or not case.status else case.status
+
+
+def find_case(session: Session, reference: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.reference == reference.upper())).one_or_none()
+
+
+def cases_of_reporter(session: Session, reporter_id: int, limit: int = 10) -> list[Case]:
+    stmt = select(Case).where(Case.reporter_id == reporter_id).order_by(Case.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def list_cases(session: Session, *, status: str | None = None, limit: int = 50) -> list[Case]:
+    stmt = select(Case).order_by(Case.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    return list(session.scalars(stmt))
+
+
+def events_of(session: Session, case_id: int) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
+
+
+def cases_awaiting_triage(session: Session, older_than: datetime, limit: int = 500) -> list[int]:
+    stmt = (
+        select(Case.id)
+        .where(Case.triage_status == "pending", Case.submitted_at <= older_than)
+        .order_by(Case.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,43 @@
+"""Drafts: the report a worker is composing, at most one open per reporter."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import Draft
+
+
+def open_draft(session: Session, reporter_id: int, *, for_update: bool = False) -> Draft | None:
+    stmt = select(Draft).where(Draft.reporter_id == reporter_id, Draft.status == "open")
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).one_or_none()
+
+
+def start_draft(session: Session, reporter_id: int, now: datetime, window: timedelta) -> Draft:
+    """A new open draft, or the one a concurrent request of the same reporter opened a moment ago."""
+    try:
+        with session.begin_nested():
+            draft = Draft(reporter_id=reporter_id, opened_at=now, expires_at=now + window)
+            session.add(draft)
+        return draft
+    except IntegrityError:
+        found = open_draft(session, reporter_id, for_update=True)
+        if found is None:
+            raise
+        return found
+
+
+def close_draft(draft: Draft, status: str, now: datetime, case_id: int | None = None) -> None:
+    draft.status = status
+    draft.closed_at = now
+    draft.case_id = case_id
+
+
+def expired_open_drafts(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    stmt = select(Draft.id).where(Draft.status == "open", Draft.expires_at <= now).limit(limit)
+    return list(session.scalars(stmt))

@@ -1,0 +1,47 @@
+"""Inbound messages: claimed once by their dedupe key; the database constraint is the authority."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import InboundMessage
+
+
+def claim_inbound(
+    session: Session,
+    *,
+    dedupe_key: str,
+    reporter_id: int,
+    kind: str,
+    platform_time: datetime,
+    payload: dict[str, Any],
+) -> tuple[InboundMessage, bool]:
+    """Insert the message, or return the row an earlier try stored. The bool says whether this call inserted it.
+
+    A retry racing the first try blocks on the unique index until the first commits (PostgreSQL) or on the write
+    lock (SQLite), then sees its row: the same message can never be processed twice.
+    """
+    try:
+        with session.begin_nested():
+            row = InboundMessage(
+                dedupe_key=dedupe_key,
+                reporter_id=reporter_id,
+                kind=kind,
+                platform_time=platform_time,
+                payload=payload,
+            )
+            session.add(row)
+        return row, True
+    except IntegrityError:
+        existing = session.scalars(select(InboundMessage).where(InboundMessage.dedupe_key == dedupe_key)).one()
+        return existing, False
+
+
+def messages_of_draft(session: Session, draft_id: int) -> list[InboundMessage]:
+    stmt = select(InboundMessage).where(InboundMessage.draft_id == draft_id).order_by(InboundMessage.id)
+    return list(session.scalars(stmt))

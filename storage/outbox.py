@@ -1,0 +1,58 @@
+"""The outbox: every message to a user is a row first, delivered by the gateway, never dropped silently."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxMessage
+
+
+def add_message(
+    session: Session,
+    *,
+    reporter_id: int,
+    body: str,
+    case_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
+    """Queue a message; with a dedupe key the same message is queued at most once (None if it already was)."""
+    try:
+        with session.begin_nested():
+            message = OutboxMessage(reporter_id=reporter_id, body=body, case_id=case_id, dedupe_key=dedupe_key)
+            session.add(message)
+        return message
+    except IntegrityError:
+        return None
+
+
+def due_messages(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    stmt = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def held_messages(session: Session, reporter_id: int) -> list[OutboxMessage]:
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.reporter_id == reporter_id, OutboxMessage.status == "held")
+        .order_by(OutboxMessage.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def pending_summary(session: Session, limit: int = 200) -> list[OutboxMessage]:
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status.in_(("pending", "held", "failed")))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

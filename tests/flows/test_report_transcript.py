@@ -1,0 +1,118 @@
+"""Transcripts: a worker composes a report over several messages, as it happens on a phone."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from bot.wechat import messages as msg
+from storage.models import Case, Draft, InboundMessage, Media, Reporter
+from tests.support.images import jpeg_bytes
+
+WORKER = "oWorker-0001"
+
+
+def reference_in(reply: str) -> str:
+    match = re.search(r"案件编号：(\S+)", reply)
+    assert match, reply
+    return match.group(1)
+
+
+def test_text_and_photo_then_submit_gives_reference_and_code(harness):
+    harness.fake.add_media("MEDIA-1", jpeg_bytes(), content_type="image/jpeg")
+
+    first = harness.say(msg.text(WORKER, "二车间配电箱门坏了，电线裸露"))
+    assert "已收到文字说明" in first and "提交" in first
+    second = harness.say(msg.image(WORKER, "MEDIA-1"))
+    assert "已收到照片（本次已有2条）" in second
+    done = harness.say(msg.text(WORKER, "提交"))
+
+    reference = reference_in(done)
+    day = harness.clock.now.astimezone(harness.settings.timezone).strftime("%Y%m%d")
+    assert reference == f"AQ-{day}-0001"
+    code = re.search(r"查询码：([A-Z0-9]{8})", done)
+    assert code, done
+    with harness.services.sessions() as s:
+        case = s.scalars(select(Case)).one()
+        assert case.reference == reference
+        assert case.text == "二车间配电箱门坏了，电线裸露"
+        assert case.status == "submitted" and case.submitted_via == "command"
+        assert s.scalars(select(Draft)).one().status == "submitted"
+        media = s.scalars(select(Media)).one()
+        assert media.case_id == case.id and media.status == "pending"
+
+
+def test_jobs_download_the_photo_and_triage_the_case(harness):
+    harness.fake.add_media("MEDIA-2", jpeg_bytes(), content_type="image/jpeg")
+    harness.say(msg.image(WORKER, "MEDIA-2"))
+    harness.say(msg.text(WORKER, "仓库安全出口被货物堵死了"))
+    harness.say(msg.text(WORKER, "提交"))
+    harness.run_jobs()
+    with harness.services.sessions() as s:
+        media = s.scalars(select(Media)).one()
+        assert media.status == "stored", media.error
+        assert harness.services.media.path(media.path).read_bytes()[:2] == b"\xff\xd8"
+        case = s.scalars(select(Case)).one()
+        assert case.triage_status == "done"
+        assert case.triage is not None and case.triage["categories"][0]["id"] == "egress"
+
+
+def test_query_shows_status_to_the_reporter_only(harness):
+    done = harness.say(msg.text(WORKER, "叉车司机没有证"))
+    done = harness.say(msg.text(WORKER, "提交"))
+    reference = reference_in(done)
+    code = re.search(r"查询码：([A-Z0-9]{8})", done).group(1)
+
+    mine = harness.say(msg.text(WORKER, f"查询 {reference.lower()}"))
+    assert reference in mine and "已提交，等待受理" in mine
+    other = harness.say(msg.text("oSomeoneElse", f"查询 {reference}"))
+    assert "没有找到" in other and "等待受理" not in other
+    with_code = harness.say(msg.text("oSomeoneElse", f"查询 {reference} {code.lower()}"))
+    assert "等待受理" in with_code
+    listing = harness.say(msg.text(WORKER, "我的举报"))
+    assert reference in listing
+
+
+def test_cancel_drops_the_draft(harness):
+    harness.say(msg.text(WORKER, "有人在车间抽烟"))
+    assert "已取消" in harness.say(msg.text(WORKER, "取消"))
+    assert "没有待提交" in harness.say(msg.text(WORKER, "提交"))
+    with harness.services.sessions() as s:
+        assert s.scalars(select(Case)).all() == []
+
+
+def test_window_end_submits_automatically_and_pushes_the_reference(harness):
+    harness.say(msg.text(WORKER, "冷库氨气味道很大"))
+    harness.say(msg.location(WORKER, 29.86, 118.43, label="歙县经济开发区"))
+    harness.run_jobs()
+    assert harness.fake.sent_messages() == []
+    harness.run_jobs(advance=harness.settings.draft_window_seconds + 1)
+    sent = harness.fake.sent_messages()
+    assert len(sent) == 1 and "已自动提交" in sent[0].text
+    with harness.services.sessions() as s:
+        case = s.scalars(select(Case)).one()
+        assert case.submitted_via == "timeout"
+        assert case.place == "歙县经济开发区" and abs(case.latitude - 29.86) < 1e-9
+        assert reference_in(sent[0].text) == case.reference
+
+
+def test_a_retry_gets_the_same_answer_and_changes_nothing(harness):
+    xml = msg.text(WORKER, "脚手架没有护栏", msg_id="777")
+    first = harness.say(xml)
+    again = harness.say(xml)
+    assert first == again
+    with harness.services.sessions() as s:
+        assert len(s.scalars(select(InboundMessage)).all()) == 1
+
+
+def test_openid_is_not_stored_in_clear(harness):
+    harness.say(msg.text(WORKER, "电线老化冒火花"))
+    harness.say(msg.text(WORKER, "提交"))
+    with harness.services.engine.connect() as conn:
+        for table in ("reporters", "inbound_messages", "cases", "drafts"):
+            rows = conn.exec_driver_sql(f"SELECT * FROM {table}").fetchall()
+            assert rows and WORKER not in repr(rows), table
+    with harness.services.sessions() as s:
+        reporter = s.scalars(select(Reporter)).one()
+        assert harness.services.vault.open(reporter.sealed_openid) == WORKER
