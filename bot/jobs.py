@@ -53,9 +53,10 @@ def close_draft(draft_id: int) -> str:
     """Submit a draft whose window has passed; look again later if the reporter extended it meanwhile."""
     services = current_services()
     jobs: list[JobRequest] = []
+    now = services.clock()
     with transaction(services.sessions) as session:
         done, push, later = report.close_expired(
-            session, services.report_rules, services.vault.code_digest, draft_id, services.clock()
+            session, services.report_rules, services.vault.code_digest, draft_id, now
         )
         if later is not None:
             jobs.append(JobRequest("close_draft", draft_id, at=later))
@@ -67,6 +68,7 @@ def close_draft(draft_id: int) -> str:
                 session,
                 reporter_id=reporter_id,
                 body=push,
+                now=now,
                 case_id=done.case.id if done else None,
                 dedupe_key=f"draft:{draft_id}:closed",
             )

@@ -84,7 +84,13 @@ def add_to_draft(conv: Conversation, inbound: Inbound, message: InboundMessage) 
         draft.expires_at = conv.now + conv.rules.draft_window
     message.draft_id = draft.id
     if inbound.is_media and inbound.media_id:
-        media = Media(inbound_id=message.id, draft_id=draft.id, kind=inbound.kind, platform_media_id=inbound.media_id)
+        media = Media(
+            inbound_id=message.id,
+            draft_id=draft.id,
+            kind=inbound.kind,
+            platform_media_id=inbound.media_id,
+            created_at=conv.now,
+        )
         conv.session.add(media)
         conv.session.flush()
         outcome.then(JobRequest("download_media", media.id))

@@ -16,13 +16,21 @@ def add_message(
     *,
     reporter_id: int,
     body: str,
+    now: datetime,
     case_id: int | None = None,
     dedupe_key: str | None = None,
 ) -> OutboxMessage | None:
     """Queue a message; with a dedupe key the same message is queued at most once (None if it already was)."""
     try:
         with session.begin_nested():
-            message = OutboxMessage(reporter_id=reporter_id, body=body, case_id=case_id, dedupe_key=dedupe_key)
+            message = OutboxMessage(
+                reporter_id=reporter_id,
+                body=body,
+                case_id=case_id,
+                dedupe_key=dedupe_key,
+                created_at=now,
+                not_before=now,
+            )
             session.add(message)
         return message
     except IntegrityError:

@@ -1,0 +1,104 @@
+"""Platform retries racing the first try, and a dead Redis: the webhook answers in time and loses nothing."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.queue import JobQueue
+from bot.redis_conn import connect
+from bot.sweeper import sweep
+from bot.wechat import messages as msg
+from storage.models import Case, Draft, InboundMessage, Media
+from tests.support.harness import Harness, make_settings, wipe_database
+from tests.support.images import jpeg_bytes
+
+WORKER = "oWorker-retries"
+
+
+def race(harness, bodies: list[str]) -> list[str]:
+    """Post every body at the same moment from its own thread, as the platform's retries can arrive."""
+    barrier = threading.Barrier(len(bodies))
+    replies: list[str] = [""] * len(bodies)
+
+    def post(i: int, xml: str) -> None:
+        barrier.wait()
+        replies[i] = harness.say(xml)
+
+    threads = [threading.Thread(target=post, args=(i, b)) for i, b in enumerate(bodies)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return replies
+
+
+def count(harness, model) -> int:
+    with harness.services.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_retries_arriving_during_the_first_try_get_its_answer_and_create_nothing(harness):
+    harness.say(msg.text(WORKER, "货架变形快倒了"))
+    submit = msg.text(WORKER, "提交", msg_id="4242")
+    replies = race(harness, [submit] * 6)
+    assert len(set(replies)) == 1 and "案件编号" in replies[0]
+    assert count(harness, Case) == 1
+    assert count(harness, InboundMessage) == 2
+
+
+def test_a_burst_of_first_messages_makes_one_draft(harness):
+    bodies = [msg.text(WORKER, f"隐患描述第{i}条") for i in range(6)]
+    replies = race(harness, bodies)
+    assert all("已收到" in r for r in replies)
+    assert count(harness, Draft) == 1
+    with harness.services.sessions() as s:
+        assert {m.draft_id for m in s.scalars(select(InboundMessage))} == {s.scalars(select(Draft.id)).one()}
+
+
+def test_repeated_events_are_one_event(harness):
+    xml = msg.event(WORKER, "subscribe", created=1_700_000_000)
+    assert harness.say(xml) == harness.say(xml)
+    assert count(harness, InboundMessage) == 1
+
+
+def dead_redis_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def test_dead_redis_costs_milliseconds_and_the_sweeper_catches_up(tmp_path, database_url, redis_url, redis_conn,
+                                                                   fake_wechat):
+    settings = make_settings(tmp_path, database_url=database_url, redis_url=dead_redis_url(), api=fake_wechat.base_url)
+    harness = Harness.start(settings, fake_wechat)
+    wipe_database(harness.services.engine)
+    try:
+        fake_wechat.add_media("OUTAGE-1", jpeg_bytes(), content_type="image/jpeg")
+        timings = []
+        for xml in (msg.image(WORKER, "OUTAGE-1"), msg.text(WORKER, "吊物下面站人"), msg.text(WORKER, "提交")):
+            started = time.perf_counter()
+            reply = harness.say(xml)
+            timings.append(time.perf_counter() - started)
+            assert reply
+        assert max(timings) < 1.0, timings
+        assert count(harness, Case) == 1 and count(harness, Media) == 1
+
+        # Redis comes back: a worker process starts with a good connection and its sweeper re-asks for the work.
+        live = connect(redis_url, socket_timeout=2.0)
+        harness.services.redis = live
+        harness.services.queue = JobQueue(live)
+        found = sweep(harness.services, grace=timedelta(0))
+        assert found["download_media"] == 1 and found["triage_case"] == 1 and found["close_draft"] == 0
+        harness.run_jobs()
+        with harness.services.sessions() as s:
+            assert s.scalars(select(Media)).one().status == "stored"
+            assert s.scalars(select(Case)).one().triage_status in {"done", "pending"}
+        assert sweep(harness.services)["download_media"] == 0
+    finally:
+        harness.close()
