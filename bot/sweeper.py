@@ -34,7 +34,7 @@ def sweep(services: Services, grace: timedelta = GRACE) -> dict[str, int]:
         }
     requests = [JobRequest(kind, row_id) for kind, ids in found.items() for row_id in ids]
     queued = services.queue.submit(requests, revive=True) if requests else 0
-    counts = {kind: len(ids) for kind, ids in found.items()}
+    counts: dict[str, int] = {kind: len(ids) for kind, ids in found.items()}
     if requests:
         log.info("sweep", extra={"found": counts, "queued": queued})
     return counts

@@ -103,7 +103,7 @@ def test_oversized_body_is_413(harness):
 
 
 def test_bad_aes_payload_with_a_valid_msg_signature_is_400(harness):
-    ts, nonce, garbage = str(int(harness.clock.now.timestamp())), "9", "bm90LWFlcy1hdC1hbGw="
+    ts, garbage = str(int(harness.clock.now.timestamp())), "bm90LWFlcy1hdC1hbGw="
     body = f"<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[{garbage}]]></Encrypt></xml>".encode()
     response = post_raw(harness, body, encrypt_type="aes", msg_signature=sign(TOKEN, ts, "12345", garbage))
     assert response.status_code == 400

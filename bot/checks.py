@@ -1,0 +1,50 @@
+"""`whistle check-config`: everything that can be checked before the service starts, reported key by key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_everything(settings: Settings) -> CheckReport:
+    report = CheckReport()
+    if not settings.wechat.encoding_aes_key:
+        report.warnings.append("wechat.encoding_aes_key: empty; only plain mode (明文模式) will work")
+    if not settings.identity_key:
+        report.warnings.append(
+            "security.identity_key: empty; a development key is generated under storage.dir. "
+            "Set WHISTLE_SECURITY__IDENTITY_KEY in production and keep a copy: without it sealed identities are lost"
+        )
+    if not settings.sections:
+        report.warnings.append("sections: none configured; every case goes to routing.default_section")
+    r = settings.routing
+    paths = {"enterprises": r.enterprises, "lexicon": r.lexicon, "major_criteria": r.major_criteria,
+             "transfers": r.transfers}
+    for key, path in paths.items():
+        if path is not None and not path.is_file():
+            report.problems.append(f"routing.{key}: file {path} does not exist")
+    if report.problems:
+        return report
+    from bot.triage import RulesError, load_routing_rules, validate_rules
+
+    try:
+        rules = load_routing_rules(
+            sections=[s.as_dict() for s in settings.sections],
+            default_section=r.default_section,
+            enterprises_csv=r.enterprises,
+            lexicon_path=r.lexicon,
+            major_criteria_path=r.major_criteria,
+            transfers_path=r.transfers,
+        )
+    except RulesError as exc:
+        report.problems.append(str(exc))
+        return report
+    report.problems += validate_rules(rules)
+    return report

@@ -1,0 +1,312 @@
+"""The outbound WeChat client: customer-service, template and subscription messages, and media downloads.
+
+Why not wechatpy's WeChatClient: it sets no HTTP timeouts (none at all on the token fetch), retries token
+errors in ways that are hard to bound, and scatters absolute URLs that make a local fake server awkward. This
+client is small on purpose: one ``requests.Session``, explicit (connect, read) timeouts on every call, one
+shared access token (see ``bot.wechat.token``), and exactly one refresh-and-retry when the platform says the
+token is invalid.
+
+Every failure is either a ``WeChatAPIError`` (the platform answered with an errcode; see ``bot.wechat.errors``
+for what each code means) or a ``WeChatUnavailable`` (no usable answer: timeout, connection error, 5xx,
+garbage). Neither ever carries the app secret or the access token, and neither chains the ``requests``
+exception, whose text includes the request URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any, TypeVar
+
+import redis
+import requests
+
+from bot.wechat.errors import ErrorKind, MediaTooLarge, WeChatAPIError, WeChatError, WeChatUnavailable
+from bot.wechat.token import IssuedToken, SharedToken
+
+__all__ = [
+    "DownloadedMedia",
+    "ErrorKind",
+    "MediaTooLarge",
+    "WeChatAPI",
+    "WeChatAPIError",
+    "WeChatError",
+    "WeChatUnavailable",
+]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_SECRET_PARAMS = re.compile(r"(secret|access_token)=[^&\s'\"]*", re.IGNORECASE)
+_JSON_TYPES = ("application/json", "text/plain", "text/json")
+
+
+def redact(text: str) -> str:
+    """Hide ``secret=`` and ``access_token=`` values, which requests puts in its exception messages."""
+    return _SECRET_PARAMS.sub(r"\1=***", text)
+
+
+class _RedactSecrets(logging.Filter):
+    """urllib3 logs each request line at DEBUG, query string included: where the secret and token travel."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_URLLIB3_FILTER = _RedactSecrets()
+
+
+def _guard_urllib3_logs() -> None:
+    """Idempotent: every client shares the one filter on urllib3's request logger."""
+    urllib3_logger = logging.getLogger("urllib3.connectionpool")
+    if _URLLIB3_FILTER not in urllib3_logger.filters:
+        urllib3_logger.addFilter(_URLLIB3_FILTER)
+
+
+@dataclass(frozen=True)
+class DownloadedMedia:
+    """A user's photo or voice note, as the platform served it."""
+
+    content: bytes
+    content_type: str
+    filename: str | None
+
+
+class WeChatAPI:
+    """Calls the platform's APIs with one shared token and bounded, explicit timeouts."""
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        app_secret: str,
+        base_url: str,
+        redis: redis.Redis,
+        timeout: float = 5.0,
+        key_prefix: str = "whistle",
+        session: requests.Session | None = None,
+    ) -> None:
+        self.app_id = app_id
+        self._app_secret = app_secret
+        self._base_url = base_url.rstrip("/")
+        self._timeout = (timeout, timeout)
+        self._session = session or requests.Session()
+        _guard_urllib3_logs()
+        # The lock must outlive a fetch that uses its whole connect + read timeout.
+        self._token = SharedToken(
+            redis,
+            app_id=app_id,
+            key_prefix=key_prefix,
+            fetch=self._fetch_token,
+            lock_timeout=max(10.0, 2 * timeout + 2),
+        )
+
+    def __repr__(self) -> str:
+        return f"WeChatAPI(app_id={self.app_id!r}, base_url={self._base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- token -----------------------------------------------------------------------------------------------
+
+    def access_token(self) -> str:
+        """The token every process shares; fetched from the platform only when none is cached."""
+        return self._token.get()
+
+    def token_fetches_today(self) -> int:
+        """Token fetches counted today (Beijing time) across all processes; the platform allows 2,000."""
+        return self._token.fetches_today()
+
+    def _fetch_token(self) -> IssuedToken:
+        params = {"grant_type": "client_credential", "appid": self.app_id, "secret": self._app_secret}
+        reply = self._json(self._request("GET", "/cgi-bin/token", endpoint="token", params=params), "token")
+        value, expires_in = reply.get("access_token"), reply.get("expires_in")
+        if not isinstance(value, str) or not value or not isinstance(expires_in, int):
+            raise WeChatUnavailable("token reply lacks access_token/expires_in", endpoint="token")
+        return IssuedToken(value, expires_in)
+
+    # -- messages --------------------------------------------------------------------------------------------
+
+    def send_text(self, openid: str, content: str) -> None:
+        """A customer-service text message: only within 48 h of the user's last message (else 45015)."""
+        body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
+        self._post("/cgi-bin/message/custom/send", body, endpoint="custom_send")
+
+    def send_template(
+        self, openid: str, template_id: str, data: dict[str, str], url: str | None = None
+    ) -> str:
+        """A template message (no time window); returns the platform's msgid."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": _template_data(data)}
+        if url:
+            body["url"] = url
+        reply = self._post("/cgi-bin/message/template/send", body, endpoint="template_send")
+        return str(reply.get("msgid", ""))
+
+    def send_subscribe(
+        self, openid: str, template_id: str, data: dict[str, str], page: str | None = None
+    ) -> None:
+        """A subscription notification: needs the user's consent for this template (else 43101)."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": _template_data(data)}
+        if page:
+            body["page"] = page
+        self._post("/cgi-bin/message/subscribe/bizsend", body, endpoint="subscribe_send")
+
+    def _post(self, path: str, body: dict[str, Any], *, endpoint: str) -> dict[str, Any]:
+        # ensure_ascii=False: some platform endpoints show \\uXXXX escapes to the user literally.
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+        def call(token: str) -> dict[str, Any]:
+            response = self._request(
+                "POST",
+                path,
+                endpoint=endpoint,
+                params={"access_token": token},
+                data=payload,
+                headers={"Content-Type": "application/json; charset=utf-8"},
+            )
+            return self._json(response, endpoint)
+
+        return self._with_token(call)
+
+    # -- media -----------------------------------------------------------------------------------------------
+
+    def download_media(self, media_id: str, *, max_bytes: int | None = None) -> DownloadedMedia:
+        """Download a user's media now: ids expire 3 days after the user sent them (40007).
+
+        Success is raw bytes; failure is a JSON errcode served with HTTP 200 and an inconsistent content
+        type, so the body decides, not the status code.
+        """
+
+        def call(token: str) -> DownloadedMedia:
+            response = self._request(
+                "GET",
+                "/cgi-bin/media/get",
+                endpoint="media_get",
+                params={"access_token": token, "media_id": media_id},
+                stream=True,
+            )
+            with response:
+                return self._read_media(response, media_id, max_bytes)
+
+        return self._with_token(call)
+
+    def _read_media(
+        self, response: requests.Response, media_id: str, max_bytes: int | None
+    ) -> DownloadedMedia:
+        content_type = response.headers.get("Content-Type", "application/octet-stream")
+        content = self._read_body(response, media_id, max_bytes)
+        if _looks_like_json(content_type, content):
+            self._json(response, "media_get", content)
+            raise WeChatUnavailable("media/get answered JSON without media", endpoint="media_get")
+        return DownloadedMedia(content, content_type.split(";")[0].strip(), _filename(response))
+
+    def _read_body(self, response: requests.Response, media_id: str, max_bytes: int | None) -> bytes:
+        """Read within the overall deadline: the read timeout alone only bounds each gap between chunks."""
+        deadline = time.monotonic() + 6 * self._timeout[1]
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in _iter_chunks(response):
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise MediaTooLarge(media_id, max_bytes)
+            if time.monotonic() > deadline:
+                raise WeChatUnavailable("media download took too long", endpoint="media_get")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -- plumbing --------------------------------------------------------------------------------------------
+
+    def _with_token(self, call: Callable[[str], T]) -> T:
+        """Run ``call`` with the shared token; on a token error refresh once and retry once, never more."""
+        token = self._token.get()
+        try:
+            return call(token)
+        except WeChatAPIError as exc:
+            if not exc.token_expired:
+                raise
+            logger.info(
+                "%s: access token rejected (errcode %s); refreshing and retrying once",
+                exc.endpoint,
+                exc.errcode,
+            )
+            self._token.invalidate(token)
+        return call(self._token.get())
+
+    def _request(self, method: str, path: str, *, endpoint: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._session.request(method, self._base_url + path, timeout=self._timeout, **kwargs)
+        except requests.Timeout:
+            raise WeChatUnavailable(f"timed out after {self._timeout[1]:.1f} s", endpoint=endpoint) from None
+        except requests.RequestException as exc:
+            # `from None`: the original exception's text and traceback contain the URL with secret/token.
+            raise WeChatUnavailable(redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint) from None
+        if response.status_code >= 300:
+            response.close()
+            raise WeChatUnavailable(
+                f"HTTP {response.status_code}", endpoint=endpoint, status_code=response.status_code
+            )
+        return response
+
+    def _json(
+        self, response: requests.Response, endpoint: str, content: bytes | None = None
+    ) -> dict[str, Any]:
+        """Parse the platform's JSON, raising on a non-zero errcode; anything else is garbage: transient."""
+        try:
+            raw = response.content if content is None else content
+            reply = json.loads(raw)
+        except (ValueError, requests.RequestException):
+            raise WeChatUnavailable("answer is not JSON", endpoint=endpoint) from None
+        if not isinstance(reply, dict):
+            raise WeChatUnavailable("answer is not a JSON object", endpoint=endpoint)
+        errcode = reply.get("errcode", 0)
+        if errcode:
+            error = WeChatAPIError(_as_int(errcode), str(reply.get("errmsg", "")), endpoint=endpoint)
+            logger.info("%s", error)
+            raise error
+        return reply
+
+
+def _template_data(data: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {key: {"value": value} for key, value in data.items()}
+
+
+def _as_int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return -1
+
+
+def _iter_chunks(response: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from response.iter_content(chunk_size=64 * 1024)
+    except requests.RequestException as exc:
+        raise WeChatUnavailable(
+            redact(f"download interrupted: {type(exc).__name__}"), endpoint="media_get"
+        ) from None
+
+
+def _looks_like_json(content_type: str, content: bytes) -> bool:
+    """Media bodies are images/voice; an error is a small JSON object whatever the content type says."""
+    if content_type.split(";")[0].strip().lower() in _JSON_TYPES:
+        return True
+    return len(content) < 4096 and content.lstrip().startswith(b"{") and b"errcode" in content
+
+
+def _filename(response: requests.Response) -> str | None:
+    disposition = response.headers.get("Content-Disposition")
+    if not disposition:
+        return None
+    message = Message()
+    message["Content-Disposition"] = disposition
+    return message.get_filename()
