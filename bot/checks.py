@@ -25,8 +25,12 @@ def check_everything(settings: Settings) -> CheckReport:
     if not settings.sections:
         report.warnings.append("sections: none configured; every case goes to routing.default_section")
     r = settings.routing
-    paths = {"enterprises": r.enterprises, "lexicon": r.lexicon, "major_criteria": r.major_criteria,
-             "transfers": r.transfers}
+    paths = {
+        "enterprises": r.enterprises,
+        "lexicon": r.lexicon,
+        "major_criteria": r.major_criteria,
+        "transfers": r.transfers,
+    }
     for key, path in paths.items():
         if path is not None and not path.is_file():
             report.problems.append(f"routing.{key}: file {path} does not exist")

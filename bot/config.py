@@ -133,7 +133,19 @@ def load_settings(
     _merge(raw, _from_environ(environ, raw), where="environment")
     if overrides:
         _merge(raw, _nest(overrides), where="overrides")
+    _anchor_rule_paths(raw, file_path)
     return _validate(raw, source)
+
+
+def _anchor_rule_paths(raw: dict[str, Any], file_path: Path | None) -> None:
+    """Rule files named in a config file are found next to that file, wherever the service is started from."""
+    if file_path is None:
+        return
+    base = file_path.resolve().parent
+    for key in ("enterprises", "lexicon", "major_criteria", "transfers"):
+        value = raw["routing"].get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            raw["routing"][key] = str(base / value)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

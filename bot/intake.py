@@ -40,6 +40,7 @@ def accept(services: Services, envelope: Envelope) -> str | None:
             kind=inbound.kind if inbound.kind != "event" else "event",
             platform_time=inbound.created_at,
             payload=inbound.payload(),
+            received_at=now,
         )
         if not is_new:
             log.info("duplicate delivery answered from the first try", extra={"inbound_id": message.id})

@@ -40,8 +40,7 @@ class JobQueue:
         self.connection = connection
         self.breaker = breaker or Breaker()
         self.queues = {
-            name: Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=120)
-            for name in QUEUES
+            name: Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=120) for name in QUEUES
         }
 
     def submit(self, requests: Iterable[JobRequest], *, revive: bool = False) -> int:

@@ -19,9 +19,7 @@ def work(settings: Settings, *, burst: bool, sweep_interval: float) -> bool:
     if sweep_interval > 0 and not burst:
         sweeper = SweeperThread(services, sweep_interval)
         sweeper.start()
-    worker = SimpleWorker(
-        list(services.queue.queues.values()), connection=services.redis, serializer=JSONSerializer
-    )
+    worker = SimpleWorker(list(services.queue.queues.values()), connection=services.redis, serializer=JSONSerializer)
     try:
         return bool(worker.work(burst=burst, with_scheduler=True, logging_level="INFO"))
     finally:

@@ -1,13 +1,13 @@
 """Which handler answers a message: the first rule that matches wins.
 
-    event subscribe / SCAN           -> welcome
-    event unsubscribe                -> drop the open draft, remember the reporter left (no reply: they are gone)
-    event CLICK REPORT/SUBMIT/MY_CASES/HELP -> the same as typing it
-    event LOCATION                   -> joins an open draft silently
-    other events (VIEW, template or subscription receipts) -> recorded, no reply
-    text that is a command           -> submit / cancel / query / my cases / help
-    text, photo, voice, video, file, link, location -> joins the draft
-    anything else                    -> a helpful answer
+event subscribe / SCAN           -> welcome
+event unsubscribe                -> drop the open draft, remember the reporter left (no reply: they are gone)
+event CLICK REPORT/SUBMIT/MY_CASES/HELP -> the same as typing it
+event LOCATION                   -> joins an open draft silently
+other events (VIEW, template or subscription receipts) -> recorded, no reply
+text that is a command           -> submit / cancel / query / my cases / help
+text, photo, voice, video, file, link, location -> joins the draft
+anything else                    -> a helpful answer
 """
 
 from __future__ import annotations

@@ -83,6 +83,9 @@ def add_to_draft(conv: Conversation, inbound: Inbound, message: InboundMessage) 
     else:
         draft.expires_at = conv.now + conv.rules.draft_window
     message.draft_id = draft.id
+    draft.items += 1
+    if inbound.kind != "location":
+        draft.contents += 1
     if inbound.is_media and inbound.media_id:
         media = Media(
             inbound_id=message.id,
@@ -110,7 +113,7 @@ def submit(conv: Conversation) -> Outcome:
     draft = draft_store.open_draft(conv.session, conv.reporter.id, for_update=True)
     if draft is None:
         return Outcome(texts.NOTHING_TO_SUBMIT)
-    if not _has_content(conv.session, draft):
+    if not draft.contents:
         return Outcome(texts.NEEDS_CONTENT)
     done = _submit_draft(conv.session, conv.rules, conv.code_digest, draft, conv.now, via="command")
     assert done is not None
@@ -136,7 +139,7 @@ def pending_hint(conv: Conversation) -> str | None:
     draft = draft_store.open_draft(conv.session, conv.reporter.id)
     if draft is None or draft.expires_at <= conv.now:
         return None
-    return texts.DRAFT_PENDING.format(count=_item_count(conv.session, draft))
+    return texts.DRAFT_PENDING.format(count=draft.items)
 
 
 def close_expired(
@@ -237,14 +240,6 @@ def _is_content(message: InboundMessage) -> bool:
     return message.kind not in {"location", "event"}
 
 
-def _has_content(session: Session, draft: Draft) -> bool:
-    return any(_is_content(m) for m in messages_of_draft(session, draft.id))
-
-
-def _item_count(session: Session, draft: Draft) -> int:
-    return sum(1 for m in messages_of_draft(session, draft.id) if m.kind != "event")
-
-
 def _case_text(messages: list[InboundMessage]) -> str:
     parts: list[str] = []
     for message in messages:
@@ -279,7 +274,7 @@ def _acknowledge(conv: Conversation, draft: Draft, inbound: Inbound, started: bo
     item = texts.ITEM_NAMES.get(inbound.kind, "内容")
     if started:
         return texts.DRAFT_STARTED.format(item=item, minutes=conv.minutes)
-    return texts.DRAFT_ADDED.format(item=item, count=_item_count(conv.session, draft))
+    return texts.DRAFT_ADDED.format(item=item, count=draft.items)
 
 
 def _submitted_text(done: Submission, *, auto: bool) -> str:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage.db import dialect_insert
 from storage.models import Case, CaseEvent, ReferenceCounter
 
 
 def next_reference(session: Session, prefix: str, day: date) -> str:
     """`<prefix>-<yyyymmdd>-<seq>`, gap-free per day; concurrent callers are serialized on the counter row."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(ReferenceCounter).values(prefix=prefix, day=day, last=0).on_conflict_do_nothing())
+    session.execute(
+        dialect_insert(session, ReferenceCounter).values(prefix=prefix, day=day, last=0).on_conflict_do_nothing()
+    )
     seq = session.execute(
         update(ReferenceCounter)
         .where(ReferenceCounter.prefix == prefix, ReferenceCounter.day == day)

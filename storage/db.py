@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import threading
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +27,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
+        _sqlite_write_locks[engine] = threading.Lock()
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
@@ -51,11 +56,30 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
+    """One unit of work: commit on success, roll back on any error.
+
+    On SQLite the threads of one process also queue on a lock here: SQLite's own busy handler sleeps in steps of up
+    to 100 ms, which would turn a few milliseconds of waiting into a long tail.
+    """
+    engine = factory.kw["bind"]
+    lock = _sqlite_write_locks.get(engine) if isinstance(engine, Engine) else None
+    if lock is None:
+        with factory() as session, session.begin():
+            yield session
+        return
+    with lock, factory() as session, session.begin():
         yield session
+
+
+def dialect_insert(session: Session, model: type[Any]) -> Any:
+    """An INSERT that knows ON CONFLICT for the session's backend."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(model)
 
 
 def migrate(engine: Engine) -> None:

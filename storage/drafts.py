@@ -22,7 +22,7 @@ def start_draft(session: Session, reporter_id: int, now: datetime, window: timed
     """A new open draft, or the one a concurrent request of the same reporter opened a moment ago."""
     try:
         with session.begin_nested():
-            draft = Draft(reporter_id=reporter_id, opened_at=now, expires_at=now + window)
+            draft = Draft(reporter_id=reporter_id, opened_at=now, expires_at=now + window, items=0, contents=0)
             session.add(draft)
         return draft
     except IntegrityError:

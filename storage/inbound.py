@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.db import dialect_insert
 from storage.models import InboundMessage
 
 
@@ -20,26 +20,32 @@ def claim_inbound(
     kind: str,
     platform_time: datetime,
     payload: dict[str, Any],
+    received_at: datetime,
 ) -> tuple[InboundMessage, bool]:
     """Insert the message, or return the row an earlier try stored. The bool says whether this call inserted it.
 
-    A retry racing the first try blocks on the unique index until the first commits (PostgreSQL) or on the write
-    lock (SQLite), then sees its row: the same message can never be processed twice.
+    One statement, INSERT .. ON CONFLICT DO NOTHING: a retry racing the first try blocks on the unique index until
+    the first commits (PostgreSQL) or on the write lock (SQLite), then sees its row. The same message can never be
+    processed twice.
     """
-    try:
-        with session.begin_nested():
-            row = InboundMessage(
-                dedupe_key=dedupe_key,
-                reporter_id=reporter_id,
-                kind=kind,
-                platform_time=platform_time,
-                payload=payload,
-            )
-            session.add(row)
-        return row, True
-    except IntegrityError:
-        existing = session.scalars(select(InboundMessage).where(InboundMessage.dedupe_key == dedupe_key)).one()
-        return existing, False
+    stmt = (
+        dialect_insert(session, InboundMessage)
+        .values(
+            dedupe_key=dedupe_key,
+            reporter_id=reporter_id,
+            kind=kind,
+            platform_time=platform_time,
+            payload=payload,
+            received_at=received_at,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(InboundMessage)
+    )
+    inserted = session.scalars(stmt).one_or_none()
+    if inserted is not None:
+        return inserted, True
+    existing = session.scalars(select(InboundMessage).where(InboundMessage.dedupe_key == dedupe_key)).one()
+    return existing, False
 
 
 def messages_of_draft(session: Session, draft_id: int) -> list[InboundMessage]:

@@ -120,6 +120,8 @@ class Draft(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    contents: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None)
 

