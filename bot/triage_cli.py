@@ -24,17 +24,17 @@ def engine_for(settings: Settings) -> TriageEngine:
 
 
 def triage_one(settings: Settings, text: str, enterprise: str | None, *, as_json: bool) -> str:
-    result = engine_for(settings).triage(text, enterprise_hint=enterprise).to_json()
+    result = engine_for(settings).triage(text, enterprise_hint=enterprise)
     if as_json:
-        return json.dumps(result, ensure_ascii=False)
+        return json.dumps(result.to_json(), ensure_ascii=False)
     lines = [
-        "类别：" + ", ".join(f"{c['id']}({c['score']:.2f})" for c in result["categories"]),
-        f"可能重大隐患：{'是' if result['major'] else '否'}",
-        *(f"  依据：{reason}" for reason in result["major_reasons"]),
-        f"企业：{result['enterprise'] or '未识别'}",
-        f"分派：{result['section']}",
-        *(f"移交：{json.dumps(t, ensure_ascii=False)}" for t in result["transfers"]),
-        *(f"理由：{reason}" for reason in result["reasons"]),
+        "类别：" + ", ".join(f"{c.id}({c.score:.2f})" for c in result.categories),
+        f"可能重大隐患：{'是' if result.major else '否'}",
+        *(f"  依据：{reason}" for reason in result.major_reasons),
+        f"企业：{result.enterprise or '未识别'}",
+        f"分派：{result.section}",
+        *(f"移交：{t.department}（{t.reason}）" for t in result.transfers),
+        *(f"理由：{reason}" for reason in result.reasons),
     ]
     return "\n".join(lines)
 

@@ -1,14 +1,22 @@
-"""The triage job: classify a submitted case, flag a possible major hazard, and route it, storing every reason."""
+"""The triage job: classify a submitted case, flag a possible major hazard, find the enterprise (asking the reporter
+once when the tip does not say), link repeats of an open case, and route it, storing every reason."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from bot.duplicates import find_original
 from bot.services import Services
+from handlers import texts
+from handlers.outcome import JobRequest
 from storage.cases import record_event
 from storage.db import transaction
 from storage.media import media_of_case
 from storage.models import Case
+from storage.outbox import add_message
 
 log = logging.getLogger(__name__)
 TRIAGE_ACTOR = "triage"
@@ -16,21 +24,43 @@ TRIAGE_ACTOR = "triage"
 
 def triage(services: Services, case_id: int) -> str:
     engine = services.triage
+    now = services.clock()
+    jobs: list[JobRequest] = []
     with transaction(services.sessions) as session:
         case = session.get(Case, case_id, with_for_update=True)
         if case is None or case.triage_status != "pending":
             return case.triage_status if case else "missing"
         has_photo = any(m.kind == "image" for m in media_of_case(session, case.id))
-        result = engine.triage(case.text, has_photo=has_photo)
+        result = engine.triage(case.text, enterprise_hint=case.enterprise_hint, has_photo=has_photo)
         case.triage = {**result.to_json(), "needs_enterprise": result.needs_enterprise, "industry": result.industry}
         case.section_id = result.section
         case.major = result.major
+        case.enterprise = result.enterprise
         case.triage_status = "done"
-        note = "；".join(result.reasons)
-        record_event(session, case, TRIAGE_ACTOR, case.status, note=f"分派至 {result.section}：{note}")
+        record_event(
+            session, case, TRIAGE_ACTOR, case.status, note=f"分派至 {result.section}：{'；'.join(result.reasons)}"
+        )
+        if result.needs_enterprise and case.question_asked_at is None and not case.enterprise_hint:
+            case.question, case.question_asked_at = "enterprise", now
+            jobs += _tell(session, case, texts.ASK_ENTERPRISE.format(reference=case.reference), "ask-enterprise", now)
+        original = find_original(session, case) if case.duplicate_of_id is None else None
+        if original is not None:
+            first, reason = original
+            case.duplicate_of_id = first.id
+            record_event(session, case, TRIAGE_ACTOR, "duplicate", note=f"与 {first.reference} 为同一隐患：{reason}")
+            body = texts.LINKED_DUPLICATE.format(reference=case.reference, original=first.reference)
+            jobs += _tell(session, case, body, "duplicate", now)
         reference = case.reference
-    log.info(
-        "case triaged",
-        extra={"case": reference, "section": result.section, "major": result.major},
-    )
+    services.queue.submit(jobs)
+    log.info("case triaged", extra={"case": reference, "section": result.section, "major": result.major})
     return "done"
+
+
+def _tell(session: Session, case: Case, body: str, what: str, now: datetime) -> list[JobRequest]:
+    queued = add_message(
+        session, reporter_id=case.reporter_id, body=body, now=now, case_id=case.id, dedupe_key=f"case:{case.id}:{what}"
+    )
+    if queued is None:
+        return []
+    session.flush()
+    return [JobRequest("deliver_message", queued.id)]

@@ -6,6 +6,7 @@ event CLICK REPORT/SUBMIT/MY_CASES/HELP -> the same as typing it
 event LOCATION                   -> joins an open draft silently
 other events (VIEW, template or subscription receipts) -> recorded, no reply
 text that is a command           -> submit / cancel / query / my cases / help
+short text after "是哪家企业？"    -> the answer: the case is triaged again with it
 text, photo, voice, video, file, link, location -> joins the draft
 anything else                    -> a helpful answer
 """
@@ -36,6 +37,9 @@ def handle(conv: report.Conversation, inbound: Inbound, message: InboundMessage)
             return _command(conv, parsed)
         if not (inbound.content or "").strip():
             return Outcome(texts.REPORT_HOWTO)
+        answered = report.answer_question(conv, inbound.content or "")
+        if answered is not None:
+            return answered
     if inbound.kind in DRAFT_KINDS:
         return report.add_to_draft(conv, inbound, message)
     return Outcome(texts.UNSUPPORTED)

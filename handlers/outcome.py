@@ -16,11 +16,13 @@ class JobRequest:
     kind: JobKind
     target_id: int
     at: datetime | None = None
+    round: int = 0  # a later, deliberate re-run of the same work (e.g. triage again after the reporter answered)
 
     @property
     def job_id(self) -> str:
         suffix = f"-at{int(self.at.timestamp())}" if self.at is not None else ""
-        return f"{self.kind}-{self.target_id}{suffix}"
+        again = f"-r{self.round}" if self.round else ""
+        return f"{self.kind}-{self.target_id}{suffix}{again}"
 
 
 @dataclass

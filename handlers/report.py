@@ -34,6 +34,9 @@ from storage.models import Case, Draft, InboundMessage, Media, Reporter
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
 CODE_LENGTH = 8
 REPORTER_ACTOR = "reporter"
+ANSWER_MAX_CHARS = 40
+ANSWER_WINDOW = timedelta(days=3)
+DONT_KNOW = frozenset({"不知道", "不清楚", "不晓得", "不确定", "不知道是哪家"})
 SYSTEM_ACTOR = "system"
 
 
@@ -99,6 +102,23 @@ def add_to_draft(conv: Conversation, inbound: Inbound, message: InboundMessage) 
         outcome.then(JobRequest("download_media", media.id))
     outcome.reply = prefix + _acknowledge(conv, draft, inbound, started)
     return outcome
+
+
+def answer_question(conv: Conversation, text: str) -> Outcome | None:
+    """A short plain text right after the service asked "是哪家企业？" is the answer (when no draft is open)."""
+    text = text.strip()
+    if len(text) > ANSWER_MAX_CHARS or draft_store.open_draft(conv.session, conv.reporter.id) is not None:
+        return None
+    case = case_store.case_awaiting_answer(conv.session, conv.reporter.id, "enterprise", conv.now - ANSWER_WINDOW)
+    if case is None:
+        return None
+    case.question = None
+    if text.strip("。.!！ ") in DONT_KNOW:
+        return Outcome(texts.ENTERPRISE_UNKNOWN_NOTED.format(reference=case.reference))
+    case.enterprise_hint = text[:255]
+    case.triage_status = "pending"
+    reply = texts.ENTERPRISE_NOTED.format(reference=case.reference, answer=text)
+    return Outcome(reply).then(JobRequest("triage_case", case.id, round=1))
 
 
 def note_auto_location(conv: Conversation, message: InboundMessage) -> Outcome:

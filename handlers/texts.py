@@ -62,6 +62,13 @@ MY_CASES_HEADER = "您最近的举报："
 MY_CASES_LINE = "{reference}  {status}  （{submitted}）"
 MY_CASES_FOOTER = "回复“查询 编号”查看详情。"
 
+ASK_ENTERPRISE = (
+    "关于您举报的 {reference}：请问隐患在哪家企业（单位）？直接回复企业名称即可，简称也可以；不清楚可回复“不知道”。"
+)
+ENTERPRISE_NOTED = "谢谢！已记录：{reference} 涉及的企业是“{answer}”。"
+ENTERPRISE_UNKNOWN_NOTED = "好的，{reference} 将按隐患类别分派处理。"
+LINKED_DUPLICATE = "您举报的 {reference} 与已在处理的案件 {original} 是同一隐患，已合并办理，处理结果同样会告诉您。"
+
 UNSUPPORTED = "暂时不支持这种消息。请发送照片、文字、语音、视频或位置来举报隐患，回复“帮助”查看说明。"
 SCAN_HELLO = "欢迎回来！" + REPORT_HOWTO
 

@@ -69,3 +69,15 @@ def cases_awaiting_triage(session: Session, older_than: datetime, limit: int = 5
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def case_awaiting_answer(session: Session, reporter_id: int, question: str, since: datetime) -> Case | None:
+    """The reporter's latest case on which the service asked `question` after `since`, still unanswered."""
+    stmt = (
+        select(Case)
+        .where(Case.reporter_id == reporter_id, Case.question == question, Case.question_asked_at >= since)
+        .order_by(Case.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return session.scalars(stmt).one_or_none()

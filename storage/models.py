@@ -147,6 +147,12 @@ class Case(Base):
     triage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     section_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     major: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    enterprise: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    enterprise_hint: Mapped[str | None] = mapped_column(String(255), default=None)
+    # A question the service asked the reporter about this case ("enterprise"), answered by their next plain text.
+    question: Mapped[str | None] = mapped_column(String(32), default=None)
+    question_asked_at: Mapped[datetime | None] = mapped_column(default=None)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
 
 
 class CaseEvent(Base):

@@ -142,9 +142,7 @@ class WeChatAPI:
         body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
         self._post("/cgi-bin/message/custom/send", body, endpoint="custom_send")
 
-    def send_template(
-        self, openid: str, template_id: str, data: dict[str, str], url: str | None = None
-    ) -> str:
+    def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str | None = None) -> str:
         """A template message (no time window); returns the platform's msgid."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": _template_data(data)}
         if url:
@@ -152,9 +150,7 @@ class WeChatAPI:
         reply = self._post("/cgi-bin/message/template/send", body, endpoint="template_send")
         return str(reply.get("msgid", ""))
 
-    def send_subscribe(
-        self, openid: str, template_id: str, data: dict[str, str], page: str | None = None
-    ) -> None:
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, str], page: str | None = None) -> None:
         """A subscription notification: needs the user's consent for this template (else 43101)."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": _template_data(data)}
         if page:
@@ -200,9 +196,7 @@ class WeChatAPI:
 
         return self._with_token(call)
 
-    def _read_media(
-        self, response: requests.Response, media_id: str, max_bytes: int | None
-    ) -> DownloadedMedia:
+    def _read_media(self, response: requests.Response, media_id: str, max_bytes: int | None) -> DownloadedMedia:
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         content = self._read_body(response, media_id, max_bytes)
         if _looks_like_json(content_type, content):
@@ -252,14 +246,10 @@ class WeChatAPI:
             raise WeChatUnavailable(redact(f"{type(exc).__name__}: {exc}"), endpoint=endpoint) from None
         if response.status_code >= 300:
             response.close()
-            raise WeChatUnavailable(
-                f"HTTP {response.status_code}", endpoint=endpoint, status_code=response.status_code
-            )
+            raise WeChatUnavailable(f"HTTP {response.status_code}", endpoint=endpoint, status_code=response.status_code)
         return response
 
-    def _json(
-        self, response: requests.Response, endpoint: str, content: bytes | None = None
-    ) -> dict[str, Any]:
+    def _json(self, response: requests.Response, endpoint: str, content: bytes | None = None) -> dict[str, Any]:
         """Parse the platform's JSON, raising on a non-zero errcode; anything else is garbage: transient."""
         try:
             raw = response.content if content is None else content
@@ -291,9 +281,7 @@ def _iter_chunks(response: requests.Response) -> Iterator[bytes]:
     try:
         yield from response.iter_content(chunk_size=64 * 1024)
     except requests.RequestException as exc:
-        raise WeChatUnavailable(
-            redact(f"download interrupted: {type(exc).__name__}"), endpoint="media_get"
-        ) from None
+        raise WeChatUnavailable(redact(f"download interrupted: {type(exc).__name__}"), endpoint="media_get") from None
 
 
 def _looks_like_json(content_type: str, content: bytes) -> bool:

@@ -14,16 +14,12 @@ class ErrorKind(enum.Enum):
     """What the caller should do about a platform error."""
 
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - refresh the access token; the client already retried once
-    OUT_OF_WINDOW = (
-        "out_of_window"  # the platform will not deliver now: fall back or hold until the user writes
-    )
+    OUT_OF_WINDOW = "out_of_window"  # the platform will not deliver now: fall back or hold until the user writes
     QUOTA_EXCEEDED = "quota_exceeded"  # daily quota spent: nothing succeeds before the platform's midnight
     TRANSIENT = "transient"  # the platform is busy or rate limiting: retry the same call later
     MEDIA_EXPIRED = "media_expired"  # the media id is unknown or older than 3 days: it will never download
     CONFIGURATION = "configuration"  # wrong app id/secret/IP whitelist/template: every call fails until fixed
-    PERMANENT = (
-        "permanent"  # this message to this user cannot succeed (bad openid, unsubscribed, bad content)
-    )
+    PERMANENT = "permanent"  # this message to this user cannot succeed (bad openid, unsubscribed, bad content)
     UNKNOWN = "unknown"  # a code not in the table: retried like a transient error, bounded by the caller
 
 

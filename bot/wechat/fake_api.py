@@ -326,9 +326,7 @@ class FakeWeChatAPI:
         with self._cond:
             return [m for m in self._sent if openid is None or m.openid == openid]
 
-    def wait_for(
-        self, predicate: Callable[[SentMessage], bool] | None = None, timeout: float = 5.0
-    ) -> SentMessage:
+    def wait_for(self, predicate: Callable[[SentMessage], bool] | None = None, timeout: float = 5.0) -> SentMessage:
         """Wait until a matching message is sent (e.g. by a worker process); TimeoutError if none is."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -516,9 +514,7 @@ class FakeWeChatAPI:
         if media is None or media.expired:
             return error(40007, content_type=self.media_error_content_type)
         disposition = f'attachment; filename="{media.filename}"'
-        return _Reply(
-            raw=media.content, content_type=media.content_type, headers={"Content-Disposition": disposition}
-        )
+        return _Reply(raw=media.content, content_type=media.content_type, headers={"Content-Disposition": disposition})
 
     # -- control plane ---------------------------------------------------------------------------------------
 
@@ -672,9 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8088)
     parser.add_argument("--app-id", default=DEFAULT_APP_ID)
     parser.add_argument("--app-secret", default=DEFAULT_APP_SECRET)
-    parser.add_argument(
-        "--token-grace", type=float, default=300.0, help="seconds a replaced token still works"
-    )
+    parser.add_argument("--token-grace", type=float, default=300.0, help="seconds a replaced token still works")
     parser.add_argument("--allow-non-loopback", action="store_true", help="allow a host other than loopback")
     args = parser.parse_args(argv)
     if not args.allow_non_loopback and not _is_loopback(args.host):

@@ -20,8 +20,15 @@ def next_msg_id() -> str:
     return str(next(_msg_ids))
 
 
-def message_xml(sender: str, kind: str, fields: dict[str, str], *, account: str = "gh_whistle",
-                created: int | None = None, msg_id: str | None = None) -> str:
+def message_xml(
+    sender: str,
+    kind: str,
+    fields: dict[str, str],
+    *,
+    account: str = "gh_whistle",
+    created: int | None = None,
+    msg_id: str | None = None,
+) -> str:
     """<xml> for a message (msg_id given or generated) or an event (kind="event", no MsgId)."""
     parts = [
         f"<ToUserName>{cdata(account)}</ToUserName>",
@@ -67,8 +74,9 @@ class SignedRequest:
     body: bytes
 
 
-def signed(xml: str, token: str, *, codec: AesCodec | None = None, timestamp: str | None = None,
-           nonce: str | None = None) -> SignedRequest:
+def signed(
+    xml: str, token: str, *, codec: AesCodec | None = None, timestamp: str | None = None, nonce: str | None = None
+) -> SignedRequest:
     """Query string and body as the platform sends them: plain mode, or safe mode when `codec` is given."""
     timestamp = timestamp or str(int(time.time()))
     nonce = nonce or str(secrets.randbelow(10**9))

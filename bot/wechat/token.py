@@ -142,14 +142,10 @@ class SharedToken:
         return value
 
     def _refresh_locked(self) -> str:
-        lock = self._redis.lock(
-            self.lock_key, timeout=self._lock_timeout, blocking_timeout=self._lock_timeout + 1
-        )
+        lock = self._redis.lock(self.lock_key, timeout=self._lock_timeout, blocking_timeout=self._lock_timeout + 1)
         if not lock.acquire():
             # The holder outlived its lock: it is hung or dead. Fetch anyway rather than stall the sender.
-            logger.warning(
-                "could not take the access token lock within %.0f s; fetching anyway", self._lock_timeout
-            )
+            logger.warning("could not take the access token lock within %.0f s; fetching anyway", self._lock_timeout)
             return self._store(self._fetch_and_count())
         try:
             return self._read() or self._store(self._fetch_and_count())

@@ -89,7 +89,8 @@ def test_window_end_submits_automatically_and_pushes_the_reference(harness):
     assert harness.fake.sent_messages() == []
     harness.run_jobs(advance=harness.settings.draft_window_seconds + 1)
     sent = harness.fake.sent_messages()
-    assert len(sent) == 1 and "已自动提交" in sent[0].text
+    assert "已自动提交" in sent[0].text
+    assert [m.text for m in sent[1:]] == [m.text for m in sent[1:] if "哪家企业" in m.text]  # only the question follows
     with harness.services.sessions() as s:
         case = s.scalars(select(Case)).one()
         assert case.submitted_via == "timeout"
@@ -116,3 +117,39 @@ def test_openid_is_not_stored_in_clear(harness):
     with harness.services.sessions() as s:
         reporter = s.scalars(select(Reporter)).one()
         assert harness.services.vault.open(reporter.sealed_openid) == WORKER
+
+
+def test_no_enterprise_named_asks_once_and_uses_the_answer(harness):
+    harness.say(msg.text(WORKER, "除尘器的泄爆片被拆掉了，车间粉尘很大"))
+    harness.say(msg.text(WORKER, "提交"))
+    harness.run_jobs()
+    asked = [m.text for m in harness.fake.sent_messages()]
+    assert len(asked) == 1 and "哪家企业" in asked[0]
+    with harness.services.sessions() as s:
+        case = s.scalars(select(Case)).one()
+        assert case.enterprise is None and case.question == "enterprise" and case.major is True
+
+    reply = harness.say(msg.text(WORKER, "宏达机械"))
+    assert "已记录" in reply and "宏达机械" in reply
+    harness.run_jobs()
+    with harness.services.sessions() as s:
+        case = s.scalars(select(Case)).one()
+        assert case.enterprise == "歙县宏达机械制造有限公司"
+        assert case.section_id == "industry" and case.question is None
+    # asked once only: the second triage did not ask again
+    assert len(harness.fake.sent_messages()) == 1
+    # and the next plain text is a new tip again, not another answer
+    assert "已收到文字说明" in harness.say(msg.text(WORKER, "楼梯间堆满了纸箱"))
+
+
+def test_a_repeat_of_an_open_case_is_linked_to_the_first(harness):
+    for who in (WORKER, "oSecondWorker"):
+        harness.say(msg.text(who, "宏达机械二车间安全出口被货物堵死了"))
+        harness.say(msg.text(who, "提交"))
+        harness.run_jobs()
+    with harness.services.sessions() as s:
+        first, second = s.scalars(select(Case).order_by(Case.id)).all()
+        assert first.duplicate_of_id is None and first.status == "submitted"
+        assert second.duplicate_of_id == first.id and second.status == "duplicate"
+    told = harness.fake.sent_messages()
+    assert any("同一隐患" in m.text and first.reference in m.text for m in told)

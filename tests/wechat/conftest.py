@@ -42,9 +42,7 @@ def fake(clock: ManualClock) -> Iterator[FakeWeChatAPI]:
 
 
 @pytest.fixture
-def make_api(
-    fake: FakeWeChatAPI, redis_url: str, redis_conn: redis.Redis
-) -> Iterator[Callable[..., WeChatAPI]]:
+def make_api(fake: FakeWeChatAPI, redis_url: str, redis_conn: redis.Redis) -> Iterator[Callable[..., WeChatAPI]]:
     """Build clients as separate processes would: each with its own HTTP session and Redis connection."""
     created: list[tuple[WeChatAPI, redis.Redis]] = []
 

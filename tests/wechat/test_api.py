@@ -65,9 +65,7 @@ def test_concurrent_refreshes_fetch_one_token(fake: FakeWeChatAPI, make_api: Mak
     assert fake.token_fetches == 1
 
 
-def test_a_token_refreshed_by_another_process_is_reused_not_refetched(
-    fake: FakeWeChatAPI, make_api: MakeAPI
-) -> None:
+def test_a_token_refreshed_by_another_process_is_reused_not_refetched(fake: FakeWeChatAPI, make_api: MakeAPI) -> None:
     web, worker = make_api(), make_api()
     stale = worker.access_token()
     # The worker's call is in flight with the old token while the web process refreshes it.
@@ -115,9 +113,7 @@ def test_a_rejected_token_is_refreshed_once_and_the_call_retried_once(
     assert [m.text for m in fake.sent_messages("o1")] == ["收到"]
 
 
-def test_a_second_consecutive_token_error_raises_instead_of_looping(
-    fake: FakeWeChatAPI, api: WeChatAPI
-) -> None:
+def test_a_second_consecutive_token_error_raises_instead_of_looping(fake: FakeWeChatAPI, api: WeChatAPI) -> None:
     fake.inject("custom_send", errcode=40001, times=5)
     with pytest.raises(WeChatAPIError) as error:
         api.send_text("o1", "收到")
@@ -166,9 +162,7 @@ def test_garbage_instead_of_json_is_unavailable(fake: FakeWeChatAPI, api: WeChat
         api.send_template("o1", "T1", {"thing1": "x"})
 
 
-def test_connection_errors_never_reveal_the_secret(
-    make_api: MakeAPI, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_connection_errors_never_reveal_the_secret(make_api: MakeAPI, caplog: pytest.LogCaptureFixture) -> None:
     api = make_api(base_url=f"http://127.0.0.1:{unused_port()}")
     caplog.set_level(logging.DEBUG)
     with pytest.raises(WeChatUnavailable) as error:
@@ -239,9 +233,7 @@ def test_a_wrong_secret_is_a_configuration_error(make_api: MakeAPI) -> None:
 
 
 def test_template_and_subscribe_messages(fake: FakeWeChatAPI, api: WeChatAPI) -> None:
-    msgid = api.send_template(
-        "o1", "T1", {"thing1": "已受理", "time2": "2024-05-01"}, url="https://example.org"
-    )
+    msgid = api.send_template("o1", "T1", {"thing1": "已受理", "time2": "2024-05-01"}, url="https://example.org")
     api.send_subscribe("o1", "S1", {"thing1": "已派发"}, page="pages/case")
     assert msgid.isdigit()
     template, subscribe = fake.sent_messages("o1")
@@ -284,9 +276,7 @@ def test_media_larger_than_the_limit_is_refused(fake: FakeWeChatAPI, api: WeChat
 def test_without_redis_a_process_local_token_is_used(
     fake: FakeWeChatAPI, make_api: MakeAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dead = redis.Redis(
-        host="127.0.0.1", port=unused_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
-    )
+    dead = redis.Redis(host="127.0.0.1", port=unused_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     api = make_api(redis=dead)
     caplog.set_level(logging.WARNING, logger="bot.wechat")
     api.send_text("o1", "a")

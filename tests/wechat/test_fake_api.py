@@ -38,9 +38,7 @@ def test_token_endpoint_checks_credentials_and_counts_fetches(fake: FakeWeChatAP
     assert [c.errcode for c in fake.calls_to("token")] == [40013, 40125, 0]
 
 
-def test_new_token_invalidates_the_previous_one_after_the_grace(
-    fake: FakeWeChatAPI, clock: ManualClock
-) -> None:
+def test_new_token_invalidates_the_previous_one_after_the_grace(fake: FakeWeChatAPI, clock: ManualClock) -> None:
     first = get_token(fake)["access_token"]
     second = get_token(fake)["access_token"]
     assert first != second
@@ -93,9 +91,7 @@ def test_custom_send_validates_the_body(fake: FakeWeChatAPI) -> None:
     assert [(m.kind, m.text) for m in fake.sent_messages("o1")] == [("custom", "[image]")]
 
 
-def test_window_is_open_unless_the_test_says_when_the_user_wrote(
-    fake: FakeWeChatAPI, clock: ManualClock
-) -> None:
+def test_window_is_open_unless_the_test_says_when_the_user_wrote(fake: FakeWeChatAPI, clock: ManualClock) -> None:
     token = get_token(fake)["access_token"]
     assert custom_send(fake, token, text("never-told"))["errcode"] == 0
     fake.user_wrote("old", at=clock.now - 48 * 3600 - 1)
@@ -211,9 +207,7 @@ def test_control_plane_over_http(fake: FakeWeChatAPI) -> None:
     )
     assert (media.content, media.headers["Content-Type"]) == (b"\x89PNG", "image/png")
 
-    requests.post(
-        f"{control}/inject", json={"endpoint": "custom_send", "errcode": -1}, timeout=5
-    ).raise_for_status()
+    requests.post(f"{control}/inject", json={"endpoint": "custom_send", "errcode": -1}, timeout=5).raise_for_status()
     assert custom_send(fake, token, text("o1"))["errcode"] == -1
     requests.post(f"{control}/user_wrote", json={"openid": "o2", "at": 0}, timeout=5).raise_for_status()
     assert custom_send(fake, token, text("o2"))["errcode"] == 45015

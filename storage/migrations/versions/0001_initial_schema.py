@@ -57,6 +57,15 @@ def upgrade() -> None:
         sa.Column("triage", sa.JSON(), nullable=True),
         sa.Column("section_id", sa.String(length=64), nullable=True),
         sa.Column("major", sa.Boolean(), nullable=True),
+        sa.Column("enterprise", sa.String(length=255), nullable=True),
+        sa.Column("enterprise_hint", sa.String(length=255), nullable=True),
+        sa.Column("question", sa.String(length=32), nullable=True),
+        sa.Column("question_asked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("duplicate_of_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["duplicate_of_id"],
+            ["cases.id"],
+        ),
         sa.ForeignKeyConstraint(
             ["reporter_id"],
             ["reporters.id"],
@@ -65,6 +74,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("reference"),
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cases_duplicate_of_id"), ["duplicate_of_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_cases_enterprise"), ["enterprise"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_reporter_id"), ["reporter_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_section_id"), ["section_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_status"), ["status"], unique=False)
@@ -273,6 +284,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cases_status"))
         batch_op.drop_index(batch_op.f("ix_cases_section_id"))
         batch_op.drop_index(batch_op.f("ix_cases_reporter_id"))
+        batch_op.drop_index(batch_op.f("ix_cases_enterprise"))
+        batch_op.drop_index(batch_op.f("ix_cases_duplicate_of_id"))
 
     op.drop_table("cases")
     op.drop_table("reporters")

@@ -1,0 +1,100 @@
+"""Is a new case the same hazard as an open one? Same enterprise and hazard with similar words or the same place,
+or a near-identical photo. The earlier case keeps priority (first reporter); the new one is linked to it."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.media.photos import hamming
+from storage.models import Case, Media
+
+OPEN_STATUSES = ("submitted", "accepted", "verifying", "rectifying", "rectified")
+LOOKBACK = timedelta(days=90)
+SIMILAR_TEXT = 0.45
+SAME_PLACE_METRES = 150.0
+SAME_PHOTO_BITS = 6
+CANDIDATES = 300
+
+
+def find_original(session: Session, case: Case) -> tuple[Case, str] | None:
+    """The earliest open case this one repeats, with the reason in words; None when it is new."""
+    stmt = (
+        select(Case)
+        .where(
+            Case.id != case.id,
+            Case.id < case.id,
+            Case.status.in_(OPEN_STATUSES),
+            Case.duplicate_of_id.is_(None),
+            Case.submitted_at >= case.submitted_at - LOOKBACK,
+        )
+        .order_by(Case.id)
+        .limit(CANDIDATES)
+    )
+    candidates = list(session.scalars(stmt))
+    if not candidates:
+        return None
+    hashes = _phashes(session, [case.id, *(c.id for c in candidates)])
+    mine = hashes.get(case.id, [])
+    for other in candidates:
+        reason = _same_hazard(case, other, mine, hashes.get(other.id, []))
+        if reason:
+            return other, reason
+    return None
+
+
+def _same_hazard(case: Case, other: Case, mine: list[str], theirs: list[str]) -> str | None:
+    if any(hamming(a, b) <= SAME_PHOTO_BITS for a in mine for b in theirs):
+        return "照片几乎相同"
+    same_enterprise = bool(case.enterprise) and case.enterprise == other.enterprise
+    same_category = bool(_top(case) & _top(other))
+    if not same_category:
+        return None
+    near = _distance(case, other)
+    similar = text_similarity(case.text, other.text)
+    if same_enterprise and (similar >= SIMILAR_TEXT or (near is not None and near <= SAME_PLACE_METRES)):
+        return f"同一企业、同类隐患（文字相似度 {similar:.2f}）"
+    if not case.enterprise and near is not None and near <= SAME_PLACE_METRES and similar >= SIMILAR_TEXT:
+        return f"同一地点（相距 {near:.0f} 米）、同类隐患"
+    return None
+
+
+def _top(case: Case) -> set[str]:
+    categories = (case.triage or {}).get("categories", [])
+    return {c["id"] for c in categories[:2]}
+
+
+def _phashes(session: Session, case_ids: list[int]) -> dict[int, list[str]]:
+    rows = session.execute(
+        select(Media.case_id, Media.phash).where(Media.case_id.in_(case_ids), Media.phash.is_not(None))
+    )
+    found: dict[int, list[str]] = {}
+    for case_id, phash in rows:
+        if case_id is not None and phash:
+            found.setdefault(case_id, []).append(phash)
+    return found
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Jaccard similarity of character bigrams: robust to word order and to the lack of spaces in Chinese."""
+    grams_a, grams_b = _bigrams(a), _bigrams(b)
+    if not grams_a or not grams_b:
+        return 0.0
+    return len(grams_a & grams_b) / len(grams_a | grams_b)
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if c.isalnum()]
+    return {chars[i] + chars[i + 1] for i in range(len(chars) - 1)}
+
+
+def _distance(a: Case, b: Case) -> float | None:
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return None
+    assert a.latitude is not None and a.longitude is not None and b.latitude is not None and b.longitude is not None
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(h))
