@@ -1,0 +1,183 @@
+"""Phrase patterns and the scanner that finds them.
+
+A pattern is written as text in the rule files:
+
+* ``灭火器``          a literal phrase;
+* ``灭火器|灭火气``   any of several phrases (a *slot*);
+* ``泄爆片~拆``       slots in this order, each starting at most ``gap`` characters after the previous one ends;
+* ``灭火器&过期``     slots in any order, all within ``window`` characters of the first.
+
+``~`` and ``&`` cannot be mixed in one pattern. Ordered and near patterns never reach across a sentence end.
+All phrases of all patterns are found in one pass by :class:`Scanner` (a dict keyed by first character, then a set
+lookup per candidate length), so the cost grows with the text, not with the size of the lexicon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.triage.normalize import SEP, normalize
+
+DEFAULT_GAP = 8
+DEFAULT_WINDOW = 12
+
+
+class PatternSyntaxError(ValueError):
+    """A pattern string cannot be parsed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A parsed pattern. ``mode`` is ``"lit"``, ``"seq"`` (ordered, ``~``) or ``"near"`` (``&``)."""
+
+    source: str
+    slots: tuple[tuple[str, ...], ...]
+    mode: str
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return tuple(p for slot in self.slots for p in slot)
+
+    @property
+    def is_literal(self) -> bool:
+        return self.mode == "lit"
+
+
+def parse_pattern(source: str) -> Pattern:
+    """Parse ``source``; each phrase is normalised the same way as tip text (simplified, lower case, no spaces)."""
+    text = source.strip()
+    if not text:
+        raise PatternSyntaxError("empty pattern")
+    if "~" in text and "&" in text:
+        raise PatternSyntaxError(f"「{source}」mixes ~ and &")
+    if "~" in text:
+        mode, parts = "seq", text.split("~")
+    elif "&" in text:
+        mode, parts = "near", text.split("&")
+    else:
+        mode, parts = "lit", [text]
+    slots: list[tuple[str, ...]] = []
+    for part in parts:
+        alts: list[str] = []
+        for raw in part.split("|"):
+            if SEP in raw:
+                raise PatternSyntaxError(f"「{source}」contains the reserved character {SEP}")
+            phrase = normalize(raw)
+            if not phrase or SEP in phrase:
+                raise PatternSyntaxError(f"「{source}」has an empty or punctuation-only phrase")
+            alts.append(phrase)
+        slots.append(tuple(alts))
+    return Pattern(source=source, slots=tuple(slots), mode=mode)
+
+
+class Hits:
+    """Where each phrase occurs in one normalised text."""
+
+    __slots__ = ("_sentence", "positions", "text")
+
+    def __init__(self, text: str, positions: dict[str, list[int]]) -> None:
+        self.text = text
+        self.positions = positions
+        sentence: list[int] = []
+        current = 0
+        for ch in text:
+            if ch == SEP:
+                current += 1
+            sentence.append(current)
+        self._sentence = sentence
+
+    def __contains__(self, phrase: str) -> bool:
+        return phrase in self.positions
+
+    def _slot_positions(self, slot: tuple[str, ...]) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        for phrase in slot:
+            for pos in self.positions.get(phrase, ()):
+                found.append((pos, pos + len(phrase)))
+        return found
+
+    def matches(self, pattern: Pattern, gap: int = DEFAULT_GAP, window: int = DEFAULT_WINDOW) -> bool:
+        return self.first_match(pattern, gap, window) is not None
+
+    def first_match(
+        self, pattern: Pattern, gap: int = DEFAULT_GAP, window: int = DEFAULT_WINDOW
+    ) -> tuple[int, int] | None:
+        """Return the (start, end) span of one match of ``pattern``, or None."""
+        slots = pattern.slots
+        if pattern.mode == "lit":
+            spans = self._slot_positions(slots[0])
+            return min(spans) if spans else None
+        per_slot = [self._slot_positions(slot) for slot in slots]
+        if any(not spans for spans in per_slot):
+            return None
+        sentence = self._sentence
+        if pattern.mode == "seq":
+            for start, end in per_slot[0]:
+                span = self._extend_seq(per_slot, 1, start, end, sentence[start], gap)
+                if span is not None:
+                    return span
+            return None
+        for start, end in per_slot[0]:
+            lo, hi, sid = start, end, sentence[start]
+            ok = True
+            for spans in per_slot[1:]:
+                best: tuple[int, int] | None = None
+                for s, e in spans:
+                    if sentence[s] == sid and abs(s - start) <= window:
+                        best = (s, e)
+                        break
+                if best is None:
+                    ok = False
+                    break
+                lo, hi = min(lo, best[0]), max(hi, best[1])
+            if ok:
+                return (lo, hi)
+        return None
+
+    def _extend_seq(
+        self,
+        per_slot: list[list[tuple[int, int]]],
+        index: int,
+        start: int,
+        end: int,
+        sid: int,
+        gap: int,
+    ) -> tuple[int, int] | None:
+        if index == len(per_slot):
+            return (start, end)
+        for s, e in per_slot[index]:
+            if end <= s <= end + gap and self._sentence[s] == sid:
+                span = self._extend_seq(per_slot, index + 1, start, e, sid, gap)
+                if span is not None:
+                    return span
+        return None
+
+
+class Scanner:
+    """Finds every occurrence (overlaps included) of a fixed set of phrases in one pass."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self._phrases: frozenset[str] = frozenset(p for p in phrases if p)
+        lengths: dict[str, set[int]] = {}
+        for phrase in self._phrases:
+            lengths.setdefault(phrase[0], set()).add(len(phrase))
+        self._lengths: dict[str, tuple[int, ...]] = {ch: tuple(sorted(ls, reverse=True)) for ch, ls in lengths.items()}
+
+    @property
+    def phrases(self) -> frozenset[str]:
+        return self._phrases
+
+    def scan(self, text: str) -> Hits:
+        positions: dict[str, list[int]] = {}
+        phrases = self._phrases
+        lengths = self._lengths
+        for i, ch in enumerate(text):
+            lens = lengths.get(ch)
+            if lens is None:
+                continue
+            for length in lens:
+                piece = text[i : i + length]
+                if piece in phrases:
+                    positions.setdefault(piece, []).append(i)
+        return Hits(text, positions)
