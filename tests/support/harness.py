@@ -151,5 +151,3 @@ class Harness:
             queue.scheduled_job_registry.remove(job_id)
             if job is not None:
                 queue.enqueue_job(job)
-
-

@@ -86,8 +86,17 @@ EXTERNAL_ENTITY = (
         b"<xml><FromUserName>x</FromUserName><Content>no type</Content></xml>",
         "<xml><FromUserName>x</FromUserName><MsgType>text</MsgType><Content>\xff</Content></xml>".encode("latin-1"),
     ],
-    ids=["truncated", "text", "empty", "entity-expansion", "external-entity", "wrong-root", "no-sender", "no-type",
-         "invalid-utf8"],
+    ids=[
+        "truncated",
+        "text",
+        "empty",
+        "entity-expansion",
+        "external-entity",
+        "wrong-root",
+        "no-sender",
+        "no-type",
+        "invalid-utf8",
+    ],
 )
 def test_malformed_bodies_are_400_and_store_nothing(harness, body):
     response = post_raw(harness, body)

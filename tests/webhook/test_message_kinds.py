@@ -45,7 +45,9 @@ def test_video_kinds_join_the_draft(harness, kind):
 
 
 def test_link_and_file_join_the_draft(harness):
-    harness.say(msg.message_xml(WORKER, "link", {"Title": "厂区照片", "Description": "仓库", "Url": "http://x.example/1"}))
+    harness.say(
+        msg.message_xml(WORKER, "link", {"Title": "厂区照片", "Description": "仓库", "Url": "http://x.example/1"})
+    )
     harness.say(msg.message_xml(WORKER, "file", {"Title": "隐患清单.xlsx", "MediaId": "F-1"}))
     harness.say(msg.text(WORKER, "提交"))
     with harness.services.sessions() as s:
@@ -60,8 +62,13 @@ def test_location_only_cannot_be_submitted(harness):
 
 @pytest.mark.parametrize(
     ("key", "expected"),
-    [("HELP", "怎样举报"), ("MY_CASES", "还没有提交过"), ("REPORT", "请直接发送"), ("SUBMIT", "没有待提交"),
-     ("SOMETHING_ELSE", "怎样举报")],
+    [
+        ("HELP", "怎样举报"),
+        ("MY_CASES", "还没有提交过"),
+        ("REPORT", "请直接发送"),
+        ("SUBMIT", "没有待提交"),
+        ("SOMETHING_ELSE", "怎样举报"),
+    ],
 )
 def test_menu_clicks(harness, key, expected):
     assert expected in harness.say(msg.event(WORKER, "CLICK", key))
@@ -74,8 +81,9 @@ def test_menu_submit_submits_the_open_draft(harness):
 
 def test_location_events_are_silent_and_fill_a_missing_place(harness):
     harness.say(msg.text(WORKER, "地沟有人下去没人监护"))
-    xml = msg.message_xml(WORKER, "event", {"Event": "LOCATION", "Latitude": "29.9", "Longitude": "118.4",
-                                             "Precision": "30"})
+    xml = msg.message_xml(
+        WORKER, "event", {"Event": "LOCATION", "Latitude": "29.9", "Longitude": "118.4", "Precision": "30"}
+    )
     assert harness.say(xml) == ""
     assert harness.say(xml) == ""  # the same report repeated by the platform: deduplicated
     harness.say(msg.text(WORKER, "提交"))

@@ -73,8 +73,9 @@ def dead_redis_url() -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def test_dead_redis_costs_milliseconds_and_the_sweeper_catches_up(tmp_path, database_url, redis_url, redis_conn,
-                                                                   fake_wechat):
+def test_dead_redis_costs_milliseconds_and_the_sweeper_catches_up(
+    tmp_path, database_url, redis_url, redis_conn, fake_wechat
+):
     settings = make_settings(tmp_path, database_url=database_url, redis_url=dead_redis_url(), api=fake_wechat.base_url)
     harness = Harness.start(settings, fake_wechat)
     wipe_database(harness.services.engine)
