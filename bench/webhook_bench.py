@@ -1,6 +1,7 @@
 """Webhook acknowledgement throughput and latency, against a bare Flask endpoint under the same server, same run.
 
-Both apps run under gunicorn with the settings `whistle web` uses (2 processes x 4 threads, gthread). The load is
+Both apps run under gunicorn with the settings `whistle web` uses (4 threads a process, gthread; 1 process on
+SQLite, 2 on PostgreSQL). The load is
 signed text messages from many workers (each one a database write: message row, draft, reply), posted by client
 threads over keep-alive connections. Prints requests/s, p50 and p99 latency for each, and the ratios.
 
@@ -36,14 +37,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(target: str, env: dict[str, str], chdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(target: str, env: dict[str, str], chdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
         "gunicorn",
         "-w",
-        "2",
+        str(workers),
         "--threads",
         "4",
         "-k",
@@ -120,7 +121,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--redis-url", default="", help="external Redis (default: an embedded one)")
     parser.add_argument("--database-url", default="", help="external database (default: SQLite in a temp folder)")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn processes (default: as `whistle web`)")
     args = parser.parse_args()
+    from bot.wsgi_server import default_workers
+
+    workers = args.workers or default_workers(args.database_url or "sqlite://")
 
     tmp = Path(tempfile.mkdtemp(prefix="whistle-bench-"))
     redis_url = args.redis_url
@@ -145,7 +150,7 @@ def main() -> None:
     batches = {"bare": prepare(args.requests), "whistle": prepare(args.requests)}
     results = {}
     for name, target, chdir in (("bare", "bare_flask:app", ROOT / "bench"), ("whistle", "bot.app:create_app()", ROOT)):
-        proc, port = start_server(target, env, chdir)
+        proc, port = start_server(target, env, chdir, workers)
         try:
             load(port, warm, args.clients)
             results[name] = load(port, batches[name], args.clients)
@@ -154,7 +159,7 @@ def main() -> None:
             proc.wait(10)
     print(
         f"webhook acknowledgement: {args.requests} signed text messages, {args.clients} client threads, "
-        "gunicorn 2x4 gthread, same machine"
+        f"gunicorn {workers}x4 gthread for both, same machine"
     )
     for name, (rps, lat) in results.items():
         print(f"  {name:8s} {rps:8.0f} req/s   p50 {pct(lat, 50):6.2f} ms   p99 {pct(lat, 99):6.2f} ms")

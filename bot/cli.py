@@ -52,13 +52,14 @@ def run(host: str, port: int, sandbox: bool, sandbox_port: int) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--workers", default=0, help="gunicorn worker processes [default: 1 on SQLite, else 2].")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker process.")
 def web(host: str, port: int, workers: int, threads: int) -> None:
     """The webhook under gunicorn (production WSGI server)."""
-    from bot.wsgi_server import serve
+    from bot.wsgi_server import default_workers, serve
 
     settings = _settings()
+    workers = workers or default_workers(settings.database_url)
     serve(settings, host=host, port=port, workers=workers, threads=threads)
 
 

@@ -26,6 +26,12 @@ class _Gunicorn(BaseApplication):
         return create_app(self.settings)
 
 
+def default_workers(database_url: str) -> int:
+    """SQLite takes one writer at a time: one process whose threads queue on a lock beats several processes
+    polling SQLite's busy handler. PostgreSQL takes two (this is a 2-core class of machine)."""
+    return 1 if database_url.startswith("sqlite") else 2
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
     options = {
         "bind": f"{host}:{port}",
