@@ -13,6 +13,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +46,20 @@ DEFAULTS: dict[str, Any] = {
         "major_criteria": "",
         "transfers": "",
     },
+    "deadlines": {
+        "accept_working_hours": 8,
+        "verify_days": 60,
+        "extension_max_days": 30,
+        "objection_days": 10,
+        "confirm_days": 7,
+        "remind_before_hours": 24,
+        "escalate_leaders_after_hours": 48,
+        "digest_hour": 8,
+        "workday_start": "08:30",
+        "workday_end": "17:30",
+    },
+    "bureau": {"name": "县经济和商务局", "leaders": []},
+    "rewards": {"claim_contact": "请携带身份证明和查询码到局办公室申领，或拨打举报电话咨询。"},
     "sections": [],
 }
 
@@ -75,6 +90,7 @@ class SectionSettings:
     inspectors: tuple[str, ...]
     industries: tuple[str, ...]
     categories: tuple[str, ...]
+    heads: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +112,20 @@ class RoutingSettings:
 
 
 @dataclass(frozen=True)
+class DeadlineSettings:
+    accept_working_hours: int
+    verify_days: int
+    extension_max_days: int
+    objection_days: int
+    confirm_days: int
+    remind_before_hours: int
+    escalate_leaders_after_hours: int
+    digest_hour: int
+    workday_start: time
+    workday_end: time
+
+
+@dataclass(frozen=True)
 class Settings:
     wechat: WeChatSettings
     redis_url: str
@@ -111,6 +141,10 @@ class Settings:
     webhook_max_body_bytes: int
     webhook_max_clock_skew_seconds: int
     routing: RoutingSettings
+    deadlines: DeadlineSettings
+    bureau_name: str
+    leaders: tuple[str, ...]
+    reward_claim_contact: str
     sections: tuple[SectionSettings, ...] = field(default_factory=tuple)
     source: str = "defaults"
 
@@ -185,6 +219,8 @@ def _from_environ(environ: Mapping[str, str], current: dict[str, Any]) -> dict[s
 
 
 def _coerce_env(name: str, text: str, like: Any) -> Any:
+    if isinstance(like, list):
+        return [part.strip() for part in text.split(",") if part.strip()]
     try:
         if isinstance(like, bool):
             return text.strip().lower() in {"1", "true", "yes", "on"}
@@ -303,12 +339,55 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         webhook_max_body_bytes=c.positive("webhook", "max_body_bytes", int),
         webhook_max_clock_skew_seconds=c.get("webhook", "max_clock_skew_seconds", int),
         routing=routing,
+        deadlines=_deadlines(c),
+        bureau_name=c.get("bureau", "name", str, required=True),
+        leaders=_strings(c, "bureau", "leaders"),
+        reward_claim_contact=c.get("rewards", "claim_contact", str, required=True),
         sections=sections,
         source=source,
     )
     if c.problems:
         raise ConfigError(c.problems)
     return settings
+
+
+def _deadlines(c: _Checker) -> DeadlineSettings:
+    numbers = {
+        key: c.positive("deadlines", key, int)
+        for key in (
+            "accept_working_hours",
+            "verify_days",
+            "extension_max_days",
+            "objection_days",
+            "confirm_days",
+            "remind_before_hours",
+            "escalate_leaders_after_hours",
+        )
+    }
+    hour = c.get("deadlines", "digest_hour", int)
+    if not 0 <= hour <= 23:
+        c.problems.append(f"deadlines.digest_hour: expected an hour 0-23, got {hour}")
+    start, end = _clock(c, "workday_start"), _clock(c, "workday_end")
+    if start >= end:
+        c.problems.append("deadlines.workday_start: must be before deadlines.workday_end")
+    return DeadlineSettings(**numbers, digest_hour=hour, workday_start=start, workday_end=end)
+
+
+def _clock(c: _Checker, key: str) -> time:
+    text = c.get("deadlines", key, str)
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        c.problems.append(f"deadlines.{key}: expected a time of day such as 08:30, got {text!r}")
+        return time(0)
+
+
+def _strings(c: _Checker, table: str, key: str) -> tuple[str, ...]:
+    value = c.raw[table][key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        c.problems.append(f"{table}.{key}: expected a list of strings")
+        return ()
+    return tuple(value)
 
 
 def _check_aes_key(c: _Checker, key: str) -> None:
@@ -362,7 +441,7 @@ def _sections(c: _Checker, raw: Any) -> tuple[SectionSettings, ...]:
         if not isinstance(item, Mapping):
             c.problems.append(f"{where}: expected a table")
             continue
-        unknown = set(item) - {"id", "name", "inspectors", "industries", "categories"}
+        unknown = set(item) - {"id", "name", "inspectors", "heads", "industries", "categories"}
         if unknown:
             c.problems.append(f"{where}: unknown keys {sorted(unknown)}")
         sid, name = item.get("id"), item.get("name")
@@ -375,7 +454,7 @@ def _sections(c: _Checker, raw: Any) -> tuple[SectionSettings, ...]:
         if not isinstance(name, str) or not name:
             c.problems.append(f"{where}.name: expected the section's name, such as '工业股'")
         lists = {}
-        for key in ("inspectors", "industries", "categories"):
+        for key in ("inspectors", "heads", "industries", "categories"):
             value = item.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 c.problems.append(f"{where}.{key}: expected a list of strings")

@@ -66,7 +66,7 @@ def accept(services: Services, envelope: Envelope) -> str | None:
 def _release_held(session: Session, reporter_id: int) -> list[JobRequest]:
     """The reporter wrote: messages held for the 48-hour window can go now."""
     released = []
-    for held in held_messages(session, reporter_id):
+    for held in held_messages(session, reporter_id=reporter_id):
         held.status = "pending"
         held.last_error = None
         released.append(JobRequest("deliver_message", held.id))

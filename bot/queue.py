@@ -76,7 +76,7 @@ class JobQueue:
         }
         try:
             if request.at is None:
-                queue.enqueue(JOB_FUNCTIONS[request.kind], request.target_id, **options)
+                queue.enqueue(JOB_FUNCTIONS[request.kind], request.target_id, at_front=request.front, **options)
             else:
                 queue.enqueue_at(request.at, JOB_FUNCTIONS[request.kind], request.target_id, **options)
         except DuplicateJobError:

@@ -17,6 +17,7 @@ class JobRequest:
     target_id: int
     at: datetime | None = None
     round: int = 0  # a later, deliberate re-run of the same work (e.g. triage again after the reporter answered)
+    front: bool = False  # jump the queue (messages about a possible major hazard)
 
     @property
     def job_id(self) -> str:

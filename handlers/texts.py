@@ -91,3 +91,89 @@ STATUS_DETAIL = {
 
 def status_name(status: str) -> str:
     return STATUS_NAMES.get(status, status)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The closed loop: what the reporter hears at each step, and what inspectors see and type.
+# ---------------------------------------------------------------------------------------------------------------
+
+CANNOT_MOVE = "{reference} 当前为“{status}”，不能改为“{target}”。此时可以：{allowed}。"
+
+# (from, to) -> what the reporter is told; ("*", to) matches any origin.
+REPORTER_NOTICES: dict[tuple[str, str], str] = {
+    ("*", "accepted"): "您举报的 {reference} 已受理，我们将尽快核查，有进展会告诉您。",
+    ("*", "verifying"): "您举报的 {reference} 正在现场核查。",
+    ("*", "rectifying"): "您举报的 {reference} 经核查属实，已责令企业限期整改（期限：{deadline}）。",
+    ("closed", "rectifying"): "收到，{reference} 已重新交办整改，我们会再次核查。",
+    ("*", "rectified"): "您举报的 {reference}：企业已整改，等待验收。整改情况：{note}",
+    ("*", "closed"): (
+        "您举报的 {reference} 已办结：{note}\n隐患真的消除了吗？如果没有，请回复“没有”（可以再拍照片发来）；"
+        "已经消除请回复“已消除”。感谢您的吹哨！"
+    ),
+    ("*", "rejected"): (
+        "您举报的 {reference} 经核实不予受理，理由：{note}\n如有异议，请在10日内回复“异议 {reference} 理由”。"
+    ),
+    ("rejected", "verifying"): "收到您的异议，{reference} 将重新核查，结果会告诉您。",
+    ("*", "transferred"): "您举报的 {reference} 属于 {note} 的职责范围，已依法移交办理，后续进展由该部门负责。",
+    ("*", "duplicate"): "您举报的 {reference} 与正在办理的同一隐患合并处理，结果同样会告诉您。",
+}
+
+EXTENDED = "您举报的 {reference} 核查需要更多时间，期限延长至 {due}。原因：{reason}"
+QUESTION_TO_REPORTER = (
+    "关于您举报的 {reference}，核查人员想了解：{question}\n请直接回复文字或照片（您的身份不会告诉任何人）。"
+)
+ANSWER_RELAYED = "已转告核查人员，谢谢！"
+REWARD_ELIGIBLE = (
+    "您举报的 {reference} 经确认属于重大事故隐患或违法行为，符合举报奖励条件。{claim}\n"
+    "申领时请出示您的查询码（提交时发给您的8位代码）。"
+)
+CONFIRM_THANKS = "谢谢确认！{reference} 已闭环。"
+REOPENED_NOTICE = "收到，{reference} 已重新交办，我们会再次核查。"
+OBJECTION_USAGE = "请回复“异议 编号 理由”，例如：异议 {example} 整改后问题还在"
+OBJECTION_LATE = "{reference} 的异议期（不予受理后{days}日内）已过，如有新情况请重新举报。"
+OBJECTION_NOT_REJECTED = "{reference} 当前为“{status}”，不需要提出异议。"
+
+# Inspectors ---------------------------------------------------------------------------------------------------
+
+INSPECTOR_HELP = (
+    "核查人员指令（编号如 AQ-20261130-0001）：\n"
+    "待办 — 本股室未办结的案件\n查看 编号 — 案件详情\n受理 编号\n核查 编号\n"
+    "问 编号 问题 — 向举报人提问（双方身份保密）\n期限 编号 2026-12-31 — 限期整改（也可写 15天）\n"
+    "整改 编号 说明 — 记录整改情况，随后10分钟内发的照片作为整改照片\n办结 编号 说明\n"
+    "不予受理 编号 理由\n重复 编号 原编号\n转派 编号 股室\n移交 编号 部门\n延期 编号 天数 理由\n"
+    "确认重大 编号 / 排除重大 编号 理由"
+)
+NOT_A_CASE = "没有找到案件 {reference}。"
+NOT_YOUR_SECTION = "{reference} 属于{section}，不在您的股室。如需调整，请联系该股室或办公室转派。"
+NEEDS_ARGUMENT = "请在编号后写上{what}，例如：{example}"
+DONE = "已完成：{reference} {what}。"
+LIST_EMPTY = "本股室目前没有未办结的案件。"
+LIST_HEADER = "本股室未办结案件（{count}件，重大隐患在前）："
+LIST_LINE = "{flag}{reference} {status} {categories}{due}"
+UNKNOWN_SECTION = "没有这个股室：{name}。可选：{choices}"
+EXTENSION_USED = "{reference} 已延期过一次，不能再延期。"
+EXTENSION_TOO_LONG = "延期最多{days}天。"
+BAD_DATE = "没看懂期限“{text}”。请写成 2026-12-31、12月31日 或 15天。"
+DATE_IN_PAST = "期限 {date} 已经过去了，请重新设置。"
+RECTIFY_PHOTO_SAVED = "已保存 {reference} 的整改照片（第{count}张）。"
+BOUND = "绑定成功：您已是{section}的{role}。回复“帮助”查看指令。"
+BIND_FAILED = "绑定码无效、已使用或已过期，请向管理员重新获取。"
+ROLE_NAMES = {"inspector": "核查人员", "head": "负责人", "leader": "局领导"}
+
+CASE_CARD = (
+    "【{title}】{reference}\n{major}类别：{categories}\n企业：{enterprise}\n位置：{place}\n"
+    "内容：{text}\n照片：{photos}张{transfers}\n{due}\n回复“受理 {reference}”受理，“查看 {reference}”看详情。"
+)
+CARD_TITLE_NEW = "新隐患"
+CARD_TITLE_MAJOR = "可能重大隐患，请立即处理"
+CARD_MAJOR = "可能重大事故隐患：{reasons}\n"
+CARD_TRANSFERS = "\n建议移交/告知：{departments}"
+REPORTER_ANSWER = "举报人就 {reference} 回复：{answer}"
+REPORTER_OBJECTED = "举报人对 {reference} 的不予受理提出异议：{reason}\n请在30日内重新核查。"
+REPORTER_NOT_FIXED = "举报人反映 {reference} 的隐患仍未消除，案件已重新打开（整改中），请再次核查。{detail}"
+
+REMINDER = "【提醒】{reference} 的{what}期限 {due} 即将到期（{status}）。"
+OVERDUE_HEAD = "【逾期】{section}的 {reference} {what}已逾期（期限 {due}，{status}），请督办。"
+OVERDUE_LEADER = "【逾期升级】{section}的 {reference} {what}逾期超过{hours}小时（期限 {due}，{status}）。"
+DEADLINE_WHAT = {"accept": "受理", "verify": "核查", "rectify": "整改"}
+DIGEST = "早上好！{section}今日待办：{open}件未办结，其中可能重大隐患{major}件、已逾期{overdue}件、今明两天到期{soon}件。回复“待办”查看清单。"

@@ -153,6 +153,51 @@ class Case(Base):
     question: Mapped[str | None] = mapped_column(String(32), default=None)
     question_asked_at: Mapped[datetime | None] = mapped_column(default=None)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
+    question_by: Mapped[int | None] = mapped_column(BigId, default=None)  # the inspector who asked (no FK: a cycle)
+    # Deadlines of the closed loop (all UTC): accept, verify (once extendable), rectify (set by the inspector).
+    accept_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    verify_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    rectify_deadline: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    rejected_at: Mapped[datetime | None] = mapped_column(default=None)
+    major_confirmed: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    reward_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Inspector(Base):
+    """An inspector of a section (or a section head, or a bureau leader). Found by digest like reporters."""
+
+    __tablename__ = "inspectors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed_openid: Mapped[bytes] = mapped_column(LargeBinary)
+    section_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="inspector")  # inspector | head | leader
+    source: Mapped[str] = mapped_column(String(16), default="config")  # config | invitation
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    # After "整改 <编号>", photos from this inspector for a while are the rectification's evidence.
+    context_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None)
+    context_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invitation(Base):
+    """A one-time code that makes whoever sends `绑定 <code>` an inspector of a section."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    section_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), default="inspector")
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"), default=None)
 
 
 class CaseEvent(Base):
@@ -179,6 +224,7 @@ class Media(Base):
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True, default=None)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
     kind: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(16), default="report")  # report | rectification
     platform_media_id: Mapped[str] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -210,9 +256,13 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"), index=True)
+    # Exactly one recipient: a reporter or an inspector.
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("reporters.id"), index=True, default=None)
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("inspectors.id"), index=True, default=None)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True, default=None)
+    kind: Mapped[str] = mapped_column(String(16), default="text")  # text | image (body = stored media path)
+    priority: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,20 +14,28 @@ from storage.models import OutboxMessage
 def add_message(
     session: Session,
     *,
-    reporter_id: int,
     body: str,
     now: datetime,
+    reporter_id: int | None = None,
+    inspector_id: int | None = None,
     case_id: int | None = None,
     dedupe_key: str | None = None,
+    kind: str = "text",
+    priority: bool = False,
 ) -> OutboxMessage | None:
-    """Queue a message; with a dedupe key the same message is queued at most once (None if it already was)."""
+    """Queue a message to one reporter or one inspector; with a dedupe key, at most once (None if it already was)."""
+    if (reporter_id is None) == (inspector_id is None):
+        raise ValueError("a message goes to exactly one reporter or one inspector")
     try:
         with session.begin_nested():
             message = OutboxMessage(
                 reporter_id=reporter_id,
+                inspector_id=inspector_id,
                 body=body,
                 case_id=case_id,
                 dedupe_key=dedupe_key,
+                kind=kind,
+                priority=priority,
                 created_at=now,
                 not_before=now,
             )
@@ -47,12 +55,15 @@ def due_messages(session: Session, now: datetime, limit: int = 500) -> list[int]
     return list(session.scalars(stmt))
 
 
-def held_messages(session: Session, reporter_id: int) -> list[OutboxMessage]:
-    stmt = (
-        select(OutboxMessage)
-        .where(OutboxMessage.reporter_id == reporter_id, OutboxMessage.status == "held")
-        .order_by(OutboxMessage.id)
+def held_messages(
+    session: Session, *, reporter_id: int | None = None, inspector_id: int | None = None
+) -> list[OutboxMessage]:
+    recipient = (
+        OutboxMessage.reporter_id == reporter_id
+        if reporter_id is not None
+        else OutboxMessage.inspector_id == inspector_id
     )
+    stmt = select(OutboxMessage).where(recipient, OutboxMessage.status == "held").order_by(OutboxMessage.id)
     return list(session.scalars(stmt))
 
 

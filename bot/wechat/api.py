@@ -1,4 +1,4 @@
-"""The outbound WeChat client: customer-service, template and subscription messages, and media downloads.
+"""The outbound WeChat client: customer-service, template and subscription messages, media up- and downloads.
 
 Why not wechatpy's WeChatClient: it sets no HTTP timeouts (none at all on the token fetch), retries token
 errors in ways that are hard to bound, and scatters absolute URLs that make a local fake server awkward. This
@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import redis
 import requests
@@ -30,6 +31,7 @@ from bot.wechat.errors import ErrorKind, MediaTooLarge, WeChatAPIError, WeChatEr
 from bot.wechat.token import IssuedToken, SharedToken
 
 __all__ = [
+    "MAX_IMAGE_UPLOAD_BYTES",
     "DownloadedMedia",
     "ErrorKind",
     "MediaTooLarge",
@@ -45,6 +47,11 @@ T = TypeVar("T")
 
 _SECRET_PARAMS = re.compile(r"(secret|access_token)=[^&\s'\"]*", re.IGNORECASE)
 _JSON_TYPES = ("application/json", "text/plain", "text/json")
+
+#: The platform's limit for an uploaded image (its documentation says "10M"); bigger uploads are refused locally.
+MAX_IMAGE_UPLOAD_BYTES = 10 * 1024 * 1024
+#: The content type of a video download whose server does not name a specific one.
+DEFAULT_VIDEO_TYPE = "video/mp4"
 
 
 def redact(text: str) -> str:
@@ -75,7 +82,7 @@ def _guard_urllib3_logs() -> None:
 
 @dataclass(frozen=True)
 class DownloadedMedia:
-    """A user's photo or voice note, as the platform served it."""
+    """A user's photo, voice note or video, as the platform served it."""
 
     content: bytes
     content_type: str
@@ -142,6 +149,11 @@ class WeChatAPI:
         body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
         self._post("/cgi-bin/message/custom/send", body, endpoint="custom_send")
 
+    def send_image(self, openid: str, media_id: str) -> None:
+        """A customer-service image message (``media_id`` from ``upload_image``): same 48 h window as text."""
+        body = {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}}
+        self._post("/cgi-bin/message/custom/send", body, endpoint="custom_send")
+
     def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str | None = None) -> str:
         """A template message (no time window); returns the platform's msgid."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": _template_data(data)}
@@ -176,14 +188,43 @@ class WeChatAPI:
 
     # -- media -----------------------------------------------------------------------------------------------
 
+    def upload_image(self, content: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg") -> str:
+        """Upload an image as temporary media; returns its media_id (valid 3 days) for ``send_image``.
+
+        Content over ``MAX_IMAGE_UPLOAD_BYTES`` (the platform's 10 MB) raises ``MediaTooLarge`` before any
+        request, token fetch included. The platform accepts PNG, JPEG and GIF and is reported to judge the
+        format by the filename's extension (40005 otherwise), so keep ``filename`` ending in .jpg/.png/.gif.
+        """
+        if len(content) > MAX_IMAGE_UPLOAD_BYTES:
+            raise MediaTooLarge("", MAX_IMAGE_UPLOAD_BYTES, filename=filename, size=len(content))
+
+        def call(token: str) -> dict[str, Any]:
+            # `files=` builds a fresh multipart body on each call, so the retry after a token error resends it.
+            response = self._request(
+                "POST",
+                "/cgi-bin/media/upload",
+                endpoint="media_upload",
+                params={"access_token": token, "type": "image"},
+                files={"media": (filename, content, content_type)},
+            )
+            return self._json(response, "media_upload")
+
+        reply = self._with_token(call)
+        media_id = reply.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WeChatUnavailable("upload reply lacks media_id", endpoint="media_upload")
+        return media_id
+
     def download_media(self, media_id: str, *, max_bytes: int | None = None) -> DownloadedMedia:
         """Download a user's media now: ids expire 3 days after the user sent them (40007).
 
         Success is raw bytes; failure is a JSON errcode served with HTTP 200 and an inconsistent content
-        type, so the body decides, not the status code.
+        type, so the body decides, not the status code. For a video the platform answers JSON
+        ``{"video_url": ...}`` instead: that URL is then downloaded (without the access token, with the same
+        timeout and ``max_bytes``), its content type defaulting to video/mp4.
         """
 
-        def call(token: str) -> DownloadedMedia:
+        def call(token: str) -> DownloadedMedia | str:
             response = self._request(
                 "GET",
                 "/cgi-bin/media/get",
@@ -194,27 +235,43 @@ class WeChatAPI:
             with response:
                 return self._read_media(response, media_id, max_bytes)
 
-        return self._with_token(call)
+        media = self._with_token(call)
+        if isinstance(media, DownloadedMedia):
+            return media
+        return self._download_video(media, media_id, max_bytes)
 
-    def _read_media(self, response: requests.Response, media_id: str, max_bytes: int | None) -> DownloadedMedia:
+    def _read_media(self, response: requests.Response, media_id: str, max_bytes: int | None) -> DownloadedMedia | str:
+        """The media, or the URL to fetch a video from."""
         content_type = response.headers.get("Content-Type", "application/octet-stream")
-        content = self._read_body(response, media_id, max_bytes)
+        content = self._read_body(response, media_id, max_bytes, endpoint="media_get")
         if _looks_like_json(content_type, content):
-            self._json(response, "media_get", content)
+            reply = self._json(response, "media_get", content)
+            if "video_url" in reply:
+                return _video_url(reply["video_url"])
             raise WeChatUnavailable("media/get answered JSON without media", endpoint="media_get")
         return DownloadedMedia(content, content_type.split(";")[0].strip(), _filename(response))
 
-    def _read_body(self, response: requests.Response, media_id: str, max_bytes: int | None) -> bytes:
+    def _download_video(self, url: str, media_id: str, max_bytes: int | None) -> DownloadedMedia:
+        # An absolute URL on another host: no access_token goes with it.
+        response = self._request("GET", url, endpoint="video_download", stream=True, absolute=True)
+        with response:
+            content = self._read_body(response, media_id, max_bytes, endpoint="video_download")
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            if not content_type or content_type == "application/octet-stream":
+                content_type = DEFAULT_VIDEO_TYPE
+            return DownloadedMedia(content, content_type, _filename(response))
+
+    def _read_body(self, response: requests.Response, media_id: str, max_bytes: int | None, *, endpoint: str) -> bytes:
         """Read within the overall deadline: the read timeout alone only bounds each gap between chunks."""
         deadline = time.monotonic() + 6 * self._timeout[1]
         chunks: list[bytes] = []
         size = 0
-        for chunk in _iter_chunks(response):
+        for chunk in _iter_chunks(response, endpoint):
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
                 raise MediaTooLarge(media_id, max_bytes)
             if time.monotonic() > deadline:
-                raise WeChatUnavailable("media download took too long", endpoint="media_get")
+                raise WeChatUnavailable("media download took too long", endpoint=endpoint)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -236,9 +293,12 @@ class WeChatAPI:
             self._token.invalidate(token)
         return call(self._token.get())
 
-    def _request(self, method: str, path: str, *, endpoint: str, **kwargs: Any) -> requests.Response:
+    def _request(
+        self, method: str, path: str, *, endpoint: str, absolute: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        url = path if absolute else self._base_url + path
         try:
-            response = self._session.request(method, self._base_url + path, timeout=self._timeout, **kwargs)
+            response = self._session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.Timeout:
             raise WeChatUnavailable(f"timed out after {self._timeout[1]:.1f} s", endpoint=endpoint) from None
         except requests.RequestException as exc:
@@ -277,18 +337,28 @@ def _as_int(value: object) -> int:
         return -1
 
 
-def _iter_chunks(response: requests.Response) -> Iterator[bytes]:
+def _iter_chunks(response: requests.Response, endpoint: str) -> Iterator[bytes]:
     try:
         yield from response.iter_content(chunk_size=64 * 1024)
     except requests.RequestException as exc:
-        raise WeChatUnavailable(redact(f"download interrupted: {type(exc).__name__}"), endpoint="media_get") from None
+        raise WeChatUnavailable(redact(f"download interrupted: {type(exc).__name__}"), endpoint=endpoint) from None
 
 
 def _looks_like_json(content_type: str, content: bytes) -> bool:
-    """Media bodies are images/voice; an error is a small JSON object whatever the content type says."""
+    """Media bodies are images/voice; an error or a video's URL is a small JSON object whatever the content type."""
     if content_type.split(";")[0].strip().lower() in _JSON_TYPES:
         return True
-    return len(content) < 4096 and content.lstrip().startswith(b"{") and b"errcode" in content
+    small_object = len(content) < 4096 and content.lstrip().startswith(b"{")
+    return small_object and (b"errcode" in content or b"video_url" in content)
+
+
+def _video_url(value: object) -> str:
+    """Only an absolute http(s) URL: anything else (file:, a relative path, not a string) is a broken answer."""
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return value
+    raise WeChatUnavailable("media/get answered an unusable video_url", endpoint="media_get")
 
 
 def _filename(response: requests.Response) -> str | None:

@@ -50,6 +50,15 @@ ERROR_KINDS: dict[int, ErrorKind] = {
     44004: ErrorKind.PERMANENT,  # empty content
     45002: ErrorKind.PERMANENT,  # content size out of limit
     47001: ErrorKind.PERMANENT,  # data format error
+    40004: ErrorKind.PERMANENT,  # invalid media type (the upload's ``type`` parameter)
+    40005: ErrorKind.PERMANENT,  # invalid file type (the upload's format or filename extension)
+    40006: ErrorKind.PERMANENT,  # invalid media size
+    40009: ErrorKind.PERMANENT,  # invalid image size (images: at most 10 MB)
+    40010: ErrorKind.PERMANENT,  # invalid voice size
+    40011: ErrorKind.PERMANENT,  # invalid video size
+    40012: ErrorKind.PERMANENT,  # invalid thumb size
+    41005: ErrorKind.PERMANENT,  # media data missing (no multipart field "media")
+    44001: ErrorKind.PERMANENT,  # empty media data
 }
 
 
@@ -126,12 +135,28 @@ class WeChatAPIError(WeChatError):
 
 
 class MediaTooLarge(WeChatError):
-    """A media download exceeded the caller's size limit; the partial content was discarded."""
+    """Media over a size limit, never worth retrying as is.
 
-    def __init__(self, media_id: str, limit: int) -> None:
-        super().__init__(f"media {media_id!r} is larger than {limit} bytes")
+    Either a download exceeded the caller's ``max_bytes`` (the partial content was discarded; ``media_id`` is
+    set, ``filename`` is None), or an upload exceeded the platform's limit and was refused before any request
+    was made (``media_id`` is "", ``filename`` and ``size`` say what was refused).
+    """
+
+    def __init__(self, media_id: str, limit: int, *, filename: str | None = None, size: int | None = None) -> None:
+        if filename is not None:
+            message = f"upload {filename!r} is {size} bytes; the platform accepts at most {limit}"
+        else:
+            message = f"media {media_id!r} is larger than {limit} bytes"
+        super().__init__(message)
         self.media_id = media_id
         self.limit = limit
+        self.filename = filename
+        self.size = size
+
+    @property
+    def upload(self) -> bool:
+        """True when an upload was refused (nothing was sent), False for a download over ``max_bytes``."""
+        return self.filename is not None
 
     @property
     def transient(self) -> bool:

@@ -2,8 +2,9 @@
 
 It speaks the platform's paths and JSON, and reproduces the behaviours that break real deployments: token
 rotation (a new token invalidates the previous one after a grace period), the 48-hour customer-service window,
-media ids that expire, media errors served as JSON with HTTP 200 and a misleading content type, and injected
-failures (error codes, 5xx, slow answers). Being a real server, it also catches what mocks miss: timeouts,
+media ids that expire, media errors served as JSON with HTTP 200 and a misleading content type, videos served
+as a ``video_url`` to fetch separately, uploads with the platform's size limits, and injected failures (error
+codes, 5xx, slow answers). Being a real server, it also catches what mocks miss: timeouts,
 encodings, several processes.
 
 Tests drive it in-process (``fake.inject(...)``, ``fake.sent_messages()``); other processes drive it over HTTP
@@ -45,6 +46,20 @@ ENDPOINTS: dict[str, str] = {
     "/cgi-bin/message/template/send": "template_send",
     "/cgi-bin/message/subscribe/bizsend": "subscribe_send",
     "/cgi-bin/media/get": "media_get",
+    "/cgi-bin/media/upload": "media_upload",
+}
+#: Where a video's bytes are served (the platform's ``video_url``, a CDN in real life); endpoint "video_download".
+VIDEO_PATH = "/__fake__/video/"
+#: Endpoint names ``inject`` accepts: the platform's, plus the video download.
+INJECTABLE = frozenset([*ENDPOINTS.values(), "video_download"])
+
+#: media/upload per ``type``: size limit, the errcode for exceeding it, and the filename extensions of the formats
+#: the platform's documentation lists (it is reported to judge the format by the extension: 40005 otherwise).
+UPLOAD_LIMITS: dict[str, tuple[int, int, frozenset[str]]] = {
+    "image": (10 * 1024 * 1024, 40009, frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp"})),
+    "voice": (2 * 1024 * 1024, 40010, frozenset({".amr", ".mp3"})),
+    "video": (10 * 1024 * 1024, 40011, frozenset({".mp4"})),
+    "thumb": (64 * 1024, 40012, frozenset({".jpg", ".jpeg"})),
 }
 
 ERRMSG: dict[int, str] = {
@@ -53,17 +68,25 @@ ERRMSG: dict[int, str] = {
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
     40003: "invalid openid",
+    40004: "invalid media type",
+    40005: "invalid file type",
     40007: "invalid media_id",
     40008: "invalid message type",
+    40009: "invalid image size",
+    40010: "invalid voice size",
+    40011: "invalid video size",
+    40012: "invalid thumb size",
     40013: "invalid appid",
     40014: "invalid access_token",
     40037: "invalid template_id",
     40125: "invalid appsecret",
     40164: "invalid ip 127.0.0.1, not in whitelist",
     41001: "access_token missing",
+    41005: "media data missing",
     42001: "access_token expired",
     43004: "require subscribe",
     43101: "user refuse to accept the msg",
+    44001: "empty media data",
     44003: "empty news data",
     44002: "empty post data",
     44004: "empty content",
@@ -104,13 +127,20 @@ class Call:
 
 @dataclass(frozen=True)
 class SentMessage:
-    """A message the fake accepted: kind is "custom", "template" or "subscribe"."""
+    """A message the fake accepted.
+
+    ``kind`` is "custom", "template" or "subscribe"; ``msgtype`` is the custom message's type ("text", "image",
+    ...) or, for the others, "template"/"subscribe". ``text`` is the content of a text message, the rendered data
+    of a template or subscription, "" for an image (see ``media_id``), "[voice]" and the like for other kinds.
+    """
 
     kind: str
     openid: str
     text: str
     payload: JsonDict
     at: float
+    msgtype: str = ""
+    media_id: str | None = None
 
     def to_dict(self) -> JsonDict:
         return asdict(self)
@@ -142,6 +172,12 @@ class _Media:
     content_type: str
     filename: str
     expired: bool = False
+    uploaded: bool = False  # through media/upload, not put there by a test
+
+    @property
+    def is_video(self) -> bool:
+        """media/get answers a video with JSON ``{"video_url": ...}`` instead of its bytes."""
+        return self.content_type.lower().startswith("video/")
 
 
 @dataclass
@@ -285,8 +321,8 @@ class FakeWeChatAPI:
 
         ``delay`` alone slows the normal answer; with ``errcode``, ``http_status`` or ``body``, the failure.
         """
-        if endpoint not in ENDPOINTS.values():
-            raise ValueError(f"unknown endpoint {endpoint!r}; one of {sorted(ENDPOINTS.values())}")
+        if endpoint not in INJECTABLE:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {sorted(INJECTABLE)}")
         with self._cond:
             self._injections.append(Injection(endpoint, errcode, http_status, delay, times, errmsg, body))
 
@@ -298,6 +334,8 @@ class FakeWeChatAPI:
     def add_media(
         self, media_id: str, content: bytes, content_type: str = "image/jpeg", filename: str | None = None
     ) -> str:
+        """Media a user sent. A ``video/...`` content type makes media/get answer ``{"video_url": ...}`` and
+        ``GET /__fake__/video/<media_id>`` serve the bytes, as the platform does for videos."""
         with self._cond:
             extension = mimetypes.guess_extension(content_type.split(";")[0]) or ".bin"
             self._media[media_id] = _Media(content, content_type, filename or f"{media_id}{extension}")
@@ -306,6 +344,18 @@ class FakeWeChatAPI:
     def expire_media(self, media_id: str) -> None:
         with self._cond:
             self._media[media_id].expired = True
+
+    def uploaded_media(self, media_id: str) -> bytes:
+        """The bytes a client uploaded through media/upload as ``media_id``; KeyError if none was."""
+        with self._cond:
+            media = self._media.get(media_id)
+            if media is None or not media.uploaded:
+                raise KeyError(f"no media uploaded as {media_id!r}")
+            return media.content
+
+    def video_url(self, media_id: str) -> str:
+        """Where media/get sends clients for a video's bytes."""
+        return f"{self.base_url}{VIDEO_PATH}{media_id}"
 
     def expire_tokens(self) -> None:
         """Make every issued token expired, as after 7,200 s: calls get 42001."""
@@ -336,7 +386,7 @@ class FakeWeChatAPI:
                     return match
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    sent = [(m.kind, m.openid, m.text) for m in self._sent]
+                    sent = [(m.kind, m.msgtype, m.openid, m.text) for m in self._sent]
                     raise TimeoutError(f"no matching message within {timeout} s; sent so far: {sent}")
                 self._cond.wait(remaining)
 
@@ -344,7 +394,9 @@ class FakeWeChatAPI:
 
     def _wsgi(self, environ: JsonDict, start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        if request.path.startswith("/__fake__/"):
+        if request.path.startswith(VIDEO_PATH):
+            response = self._platform(request, "video_download").response()
+        elif request.path.startswith("/__fake__/"):
             response = self._control(request)
         elif request.path in ENDPOINTS:
             response = self._platform(request, ENDPOINTS[request.path]).response()
@@ -353,7 +405,11 @@ class FakeWeChatAPI:
         return response(environ, start_response)
 
     def _platform(self, request: Request, endpoint: str) -> _Reply:
-        body = request.get_json(force=True, silent=True) if request.method == "POST" else None
+        # Read the body before any injection: an unread body would be taken for the next request on the connection.
+        if endpoint == "media_upload":
+            body: Any = _describe_upload(request)
+        else:
+            body = request.get_json(force=True, silent=True) if request.method == "POST" else None
         injection = self._take_injection(endpoint)
         if injection is not None and injection.delay:
             self._stopping.wait(injection.delay)
@@ -388,13 +444,17 @@ class FakeWeChatAPI:
             return self._token(dict(request.args))
         if endpoint == "stable_token":
             return self._stable_token(body)
-        if request.method != ("GET" if endpoint == "media_get" else "POST"):
+        if request.method != ("GET" if endpoint in ("media_get", "video_download") else "POST"):
             return _Reply(status=405, raw=b"method not allowed", content_type="text/plain")
+        if endpoint == "video_download":  # a CDN URL: no access token
+            return self._video_download(request.path.removeprefix(VIDEO_PATH))
         code = self._check_token(request.args.get("access_token"))
         if code:
             return error(code)
         if endpoint == "media_get":
             return self._media_get(request.args.get("media_id", ""))
+        if endpoint == "media_upload":
+            return self._media_upload(request)
         if not isinstance(body, dict):
             return error(47001) if request.get_data() else error(44002)
         handlers = {
@@ -470,11 +530,16 @@ class FakeWeChatAPI:
         if not isinstance(openid, str) or not openid:
             return error(40003)
         code, text = _check_custom_body(msgtype, body)
+        media_id = None
+        if not code and msgtype == "image":
+            media_id = body["image"]["media_id"]
+            media = self._media.get(media_id)
+            code = 40007 if media is None or media.expired else 0
         if not code:
             code = self._check_window(openid)
         if code:
             return error(code)
-        self._record_sent("custom", openid, text, body)
+        self._record_sent("custom", openid, text, body, msgtype=str(msgtype), media_id=media_id)
         return ok()
 
     def _check_window(self, openid: str) -> int:
@@ -494,18 +559,20 @@ class FakeWeChatAPI:
             return error(code)
         msgid = self._next_msgid
         self._next_msgid += 1
-        self._record_sent("template", body["touser"], _render_data(body["data"]), body)
+        self._record_sent("template", body["touser"], _render_data(body["data"]), body, msgtype="template")
         return ok(msgid=msgid)
 
     def _subscribe_send(self, body: JsonDict) -> _Reply:
         code = _check_template_body(body)
         if code:
             return error(code)
-        self._record_sent("subscribe", body["touser"], _render_data(body["data"]), body)
+        self._record_sent("subscribe", body["touser"], _render_data(body["data"]), body, msgtype="subscribe")
         return ok()
 
-    def _record_sent(self, kind: str, openid: str, text: str, payload: JsonDict) -> None:
-        self._sent.append(SentMessage(kind, openid, text, payload, self.clock()))
+    def _record_sent(
+        self, kind: str, openid: str, text: str, payload: JsonDict, *, msgtype: str, media_id: str | None = None
+    ) -> None:
+        self._sent.append(SentMessage(kind, openid, text, payload, self.clock(), msgtype, media_id))
 
     # -- media -----------------------------------------------------------------------------------------------
 
@@ -513,8 +580,41 @@ class FakeWeChatAPI:
         media = self._media.get(media_id)
         if media is None or media.expired:
             return error(40007, content_type=self.media_error_content_type)
-        disposition = f'attachment; filename="{media.filename}"'
-        return _Reply(raw=media.content, content_type=media.content_type, headers={"Content-Disposition": disposition})
+        if media.is_video:
+            return _Reply(payload={"video_url": self.video_url(media_id)}, content_type=self.media_error_content_type)
+        return _media_reply(media)
+
+    def _video_download(self, media_id: str) -> _Reply:
+        media = self._media.get(media_id)
+        if media is None or media.expired or not media.is_video:
+            return _Reply(status=404, raw=b"not found", content_type="text/plain")
+        return _media_reply(media)
+
+    def _media_upload(self, request: Request) -> _Reply:
+        """Temporary media: the ``type`` must be known, the field "media" present, non-empty, within the type's
+        size limit, its filename ending in an extension the type accepts (the platform goes by the extension)."""
+        kind = request.args.get("type", "")
+        if kind not in UPLOAD_LIMITS:
+            return error(40004)
+        upload = request.files.get("media")
+        if upload is None:
+            return error(41005)
+        content = upload.read()
+        if not content:
+            return error(44001)
+        limit, size_errcode, extensions = UPLOAD_LIMITS[kind]
+        if len(content) > limit:
+            return error(size_errcode)
+        filename = upload.filename or ""
+        extension = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
+        if extension not in extensions:
+            return error(40005)
+        content_type = upload.mimetype
+        if not content_type or content_type == "application/octet-stream":
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        media_id = secrets.token_urlsafe(48)
+        self._media[media_id] = _Media(content, content_type, filename, uploaded=True)
+        return _Reply(payload={"type": kind, "media_id": media_id, "created_at": int(self.clock())})
 
     # -- control plane ---------------------------------------------------------------------------------------
 
@@ -606,15 +706,35 @@ def _injected_reply(injection: Injection) -> _Reply | None:
     return None  # a pure delay
 
 
+def _media_reply(media: _Media) -> _Reply:
+    disposition = f'attachment; filename="{media.filename}"'
+    return _Reply(raw=media.content, content_type=media.content_type, headers={"Content-Disposition": disposition})
+
+
+def _describe_upload(request: Request) -> JsonDict | None:
+    """What a media/upload call carried, for ``Call.body``: never the bytes (the recording must stay JSON)."""
+    if request.method != "POST":
+        return None
+    upload = request.files.get("media")
+    if upload is None:
+        return {"fields": sorted(request.files), "size": None}
+    size = len(upload.read())
+    upload.seek(0)
+    return {"filename": upload.filename, "content_type": upload.mimetype, "size": size}
+
+
 def _check_custom_body(msgtype: Any, body: JsonDict) -> tuple[int, str]:
-    """(errcode, text for the recording); strict for text, loose for the other kinds."""
+    """(errcode, text for the recording); strict for text and image, loose for the other kinds.
+
+    An image's media_id is checked against the fake's media by the caller.
+    """
     part = body.get(msgtype) if isinstance(msgtype, str) else None
     if msgtype == "text":
         content = part.get("content") if isinstance(part, dict) else None
         return (0, content) if isinstance(content, str) and content else (44004, "")
     if msgtype == "image":
-        ok_image = isinstance(part, dict) and isinstance(part.get("media_id"), str)
-        return (0, "[image]") if ok_image else (40007, "")
+        ok_image = isinstance(part, dict) and isinstance(part.get("media_id"), str) and part["media_id"]
+        return (0, "") if ok_image else (40007, "")
     if msgtype == "news":
         articles = part.get("articles") if isinstance(part, dict) else None
         if not isinstance(articles, list) or not articles:

@@ -62,6 +62,16 @@ def upgrade() -> None:
         sa.Column("question", sa.String(length=32), nullable=True),
         sa.Column("question_asked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("duplicate_of_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("question_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("accept_due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("verify_due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("extended", sa.Boolean(), nullable=False),
+        sa.Column("rectify_deadline", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rejected_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("major_confirmed", sa.Boolean(), nullable=True),
+        sa.Column("reward_eligible", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["duplicate_of_id"],
             ["cases.id"],
@@ -146,33 +156,28 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "outbox",
+        "inspectors",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("reporter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("dedupe_key", sa.String(length=160), nullable=True),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("sealed_openid", sa.LargeBinary(), nullable=False),
+        sa.Column("section_id", sa.String(length=64), nullable=True),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("subscribed", sa.Boolean(), nullable=False),
+        sa.Column("last_inbound_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("context_case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("context_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["case_id"],
+            ["context_case_id"],
             ["cases.id"],
         ),
-        sa.ForeignKeyConstraint(
-            ["reporter_id"],
-            ["reporters.id"],
-        ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("dedupe_key"),
+        sa.UniqueConstraint("digest"),
     )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_outbox_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_outbox_reporter_id"), ["reporter_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_outbox_status"), ["status"], unique=False)
+    with op.batch_alter_table("inspectors", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_inspectors_section_id"), ["section_id"], unique=False)
 
     op.create_table(
         "inbound_messages",
@@ -201,12 +206,66 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_inbound_messages_reporter_id"), ["reporter_id"], unique=False)
 
     op.create_table(
+        "invitations",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("code_digest", sa.String(length=64), nullable=False),
+        sa.Column("section_id", sa.String(length=64), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("used_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["used_by"],
+            ["inspectors.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("code_digest"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reporter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("inspector_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("dedupe_key", sa.String(length=160), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("priority", sa.Boolean(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["inspector_id"],
+            ["inspectors.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["reporter_id"],
+            ["reporters.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("dedupe_key"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_inspector_id"), ["inspector_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_reporter_id"), ["reporter_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_status"), ["status"], unique=False)
+
+    op.create_table(
         "media",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("inbound_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("draft_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
         sa.Column("platform_media_id", sa.String(length=256), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -253,17 +312,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_media_case_id"))
 
     op.drop_table("media")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_status"))
+        batch_op.drop_index(batch_op.f("ix_outbox_reporter_id"))
+        batch_op.drop_index(batch_op.f("ix_outbox_inspector_id"))
+        batch_op.drop_index(batch_op.f("ix_outbox_case_id"))
+
+    op.drop_table("outbox")
+    op.drop_table("invitations")
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbound_messages_reporter_id"))
         batch_op.drop_index(batch_op.f("ix_inbound_messages_draft_id"))
 
     op.drop_table("inbound_messages")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_status"))
-        batch_op.drop_index(batch_op.f("ix_outbox_reporter_id"))
-        batch_op.drop_index(batch_op.f("ix_outbox_case_id"))
+    with op.batch_alter_table("inspectors", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inspectors_section_id"))
 
-    op.drop_table("outbox")
+    op.drop_table("inspectors")
     with op.batch_alter_table("drafts", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_drafts_one_open", sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'")

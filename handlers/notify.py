@@ -1,0 +1,61 @@
+"""Turning decisions into outbox rows (same transaction) and the delivery jobs that follow the commit.
+
+Every message to a person goes through here and then through the one gateway. Dedupe keys make repeated decisions
+(a job run twice, a deadline scan every minute) queue each message once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.outcome import JobRequest
+from storage.models import Case, Inspector
+from storage.outbox import add_message
+
+
+def to_reporter(session: Session, case: Case, body: str, now: datetime, key: str) -> list[JobRequest]:
+    """A message to the case's reporter; `key` names the occasion (unique per case)."""
+    queued = add_message(
+        session, reporter_id=case.reporter_id, body=body, now=now, case_id=case.id, dedupe_key=f"case:{case.id}:{key}"
+    )
+    if queued is None:
+        return []
+    session.flush()
+    return [JobRequest("deliver_message", queued.id)]
+
+
+def to_staff(
+    session: Session,
+    people: Iterable[Inspector],
+    body: str,
+    now: datetime,
+    key: str,
+    *,
+    case: Case | None = None,
+    images: Iterable[str] = (),
+    priority: bool = False,
+) -> list[JobRequest]:
+    """A message (and optional images, by stored media path) to each inspector; `key` unique per occasion."""
+    jobs: list[JobRequest] = []
+    paths = list(images)
+    for person in people:
+        parts = [("text", body, f"{key}:{person.id}")]
+        parts += [("image", path, f"{key}:{person.id}:img{i}") for i, path in enumerate(paths)]
+        for kind, content, dedupe in parts:
+            queued = add_message(
+                session,
+                inspector_id=person.id,
+                body=content,
+                now=now,
+                case_id=case.id if case else None,
+                dedupe_key=dedupe[:160],
+                kind=kind,
+                priority=priority,
+            )
+            if queued is not None:
+                session.flush()
+                jobs.append(JobRequest("deliver_message", queued.id, front=priority))
+    return jobs
