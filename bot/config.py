@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
         "api_base_url": "https://api.weixin.qq.com",
         "timeout_seconds": 5.0,
         "status_template_id": "",
+        "status_template_keys": "character_string1,phrase2,thing3",
     },
     "redis": {"url": "", "socket_timeout": 0.25},
     "database": {"url": "sqlite:///var/whistle.db"},
@@ -81,6 +82,7 @@ class WeChatSettings:
     api_base_url: str
     timeout_seconds: float
     status_template_id: str
+    status_template_keys: tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,7 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         api_base_url=c.get("wechat", "api_base_url", str, required=True).rstrip("/"),
         timeout_seconds=c.positive("wechat", "timeout_seconds", float),
         status_template_id=c.get("wechat", "status_template_id", str),
+        status_template_keys=_template_keys(c),
     )
     _check_aes_key(c, wechat.encoding_aes_key)
     _check_url(c, "wechat.api_base_url", wechat.api_base_url, {"http", "https"})
@@ -349,6 +352,17 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
     if c.problems:
         raise ConfigError(c.problems)
     return settings
+
+
+def _template_keys(c: _Checker) -> tuple[str, str, str]:
+    keys = tuple(k.strip() for k in c.get("wechat", "status_template_keys", str).split(","))
+    if len(keys) != 3 or not all(keys):
+        c.problems.append(
+            "wechat.status_template_keys: expected the template's three field names for reference, status and "
+            "detail, comma-separated, e.g. character_string1,phrase2,thing3"
+        )
+        return ("reference", "status", "detail")
+    return (keys[0], keys[1], keys[2])
 
 
 def _deadlines(c: _Checker) -> DeadlineSettings:

@@ -2,8 +2,9 @@
 
 Outcomes of one attempt:
     sent                      -> status sent
-    outside the window        -> status held: waits until the reporter writes again (intake releases it)
-    reporter unsubscribed     -> status held, same
+    outside the window        -> a template message when one is configured (reporters' status updates), else
+                                 status held: waits until the person writes again (intake releases it)
+    recipient unsubscribed    -> status held, same
     quota / rate limited      -> stays pending with a later not_before (the sweeper picks it up then)
     platform unreachable, 5xx -> exception: RQ retries with backoff; the sweeper revives it if RQ gives up
     permanent error           -> status failed, with the reason (shown by `whistle outbox`)
@@ -13,12 +14,15 @@ Delivery is at-least-once: a worker killed between the API call and the commit s
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from bot.services import Services
 from bot.wechat.errors import WeChatAPIError, WeChatUnavailable
 from storage.db import transaction
-from storage.models import OutboxMessage, Reporter
+from storage.models import Case, Inspector, OutboxMessage, Reporter
 from storage.reporters import reveal_openid
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,16 @@ MAX_ATTEMPTS = 20
 QUOTA_PAUSE = timedelta(hours=1)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What one attempt needs outside the transaction (no ORM objects: the API call happens after commit)."""
+
+    openid: str
+    kind: str
+    body: str
+    template: dict[str, str] | None  # set when the window is closed and a template can carry the update
+
+
 def deliver(services: Services, outbox_id: int) -> str:
     """Try to deliver one message. Returns the resulting status (for logs and tests)."""
     now = services.clock()
@@ -35,20 +49,11 @@ def deliver(services: Services, outbox_id: int) -> str:
         message = session.get(OutboxMessage, outbox_id, with_for_update=True)
         if message is None or message.status != "pending" or message.not_before > now:
             return message.status if message else "missing"
-        reporter = session.get(Reporter, message.reporter_id)
-        assert reporter is not None
-        hold_reason = _hold_reason(reporter, now)
-        if hold_reason:
-            message.status, message.last_error = "held", hold_reason
-            return "held"
-        message.attempts += 1
-        if message.attempts > MAX_ATTEMPTS:
-            message.status, message.last_error = "failed", f"gave up after {MAX_ATTEMPTS} attempts"
-            return "failed"
-        openid = reveal_openid(session, services.vault, reporter.id, purpose="deliver outbox message")
-        body = message.body
+        delivery = _prepare(services, session, message, now)
+        if delivery is None:
+            return message.status
     try:
-        services.wechat.send_text(openid, body)
+        _send(services, delivery)
     except WeChatAPIError as exc:
         return _record_error(services, outbox_id, exc, now)
     except WeChatUnavailable as exc:
@@ -58,16 +63,71 @@ def deliver(services: Services, outbox_id: int) -> str:
         message = session.get(OutboxMessage, outbox_id)
         assert message is not None
         message.status, message.sent_at, message.last_error = "sent", services.clock(), None
-    log.info("outbox message sent", extra={"outbox_id": outbox_id})
+        if delivery.template is not None:
+            message.last_error = "sent as a template message (outside the 48-hour window)"
+    log.info("outbox message sent", extra={"outbox_id": outbox_id, "template": delivery.template is not None})
     return "sent"
 
 
-def _hold_reason(reporter: Reporter, now: datetime) -> str | None:
-    if not reporter.subscribed:
-        return "reporter unsubscribed; waits until they follow the account again"
-    if reporter.last_inbound_at is None or now - reporter.last_inbound_at > WINDOW:
-        return "outside the 48-hour window; waits until the reporter writes again"
+def _prepare(services: Services, session: Session, message: OutboxMessage, now: datetime) -> Delivery | None:
+    recipient: Reporter | Inspector | None = (
+        session.get(Reporter, message.reporter_id)
+        if message.reporter_id is not None
+        else session.get(Inspector, message.inspector_id)
+    )
+    assert recipient is not None
+    template = None
+    hold_reason = _hold_reason(recipient, now)
+    if hold_reason and not recipient.subscribed:
+        message.status, message.last_error = "held", hold_reason
+        return None
+    if hold_reason:
+        template = _template_for(services, session, message)
+        if template is None:
+            message.status, message.last_error = "held", hold_reason
+            return None
+    message.attempts += 1
+    if message.attempts > MAX_ATTEMPTS:
+        message.status, message.last_error = "failed", f"gave up after {MAX_ATTEMPTS} attempts"
+        return None
+    if isinstance(recipient, Reporter):
+        openid = reveal_openid(session, services.vault, recipient.id, purpose="deliver outbox message")
+    else:
+        openid = services.vault.open(recipient.sealed_openid)
+    return Delivery(openid=openid, kind=message.kind, body=message.body, template=template)
+
+
+def _send(services: Services, delivery: Delivery) -> None:
+    if delivery.template is not None:
+        services.wechat.send_template(delivery.openid, services.settings.wechat.status_template_id, delivery.template)
+    elif delivery.kind == "image":
+        path = services.media.path(delivery.body)
+        media_id = services.wechat.upload_image(path.read_bytes(), filename=path.name)
+        services.wechat.send_image(delivery.openid, media_id)
+    else:
+        services.wechat.send_text(delivery.openid, delivery.body)
+
+
+def _hold_reason(recipient: Reporter | Inspector, now: datetime) -> str | None:
+    if not recipient.subscribed:
+        return "recipient unsubscribed; waits until they follow the account again"
+    if recipient.last_inbound_at is None or now - recipient.last_inbound_at > WINDOW:
+        return "outside the 48-hour window; waits until the recipient writes again"
     return None
+
+
+def _template_for(services: Services, session: Session, message: OutboxMessage) -> dict[str, str] | None:
+    """A text about a case can travel as the configured template message; anything else waits for the window."""
+    template_id = services.settings.wechat.status_template_id
+    if not template_id or message.case_id is None or message.kind != "text":
+        return None
+    case = session.get(Case, message.case_id)
+    if case is None:
+        return None
+    from handlers.texts import status_name
+
+    ref_key, status_key, detail_key = services.settings.wechat.status_template_keys
+    return {ref_key: case.reference, status_key: status_name(case.status)[:5], detail_key: message.body[:20]}
 
 
 def _record_error(services: Services, outbox_id: int, exc: WeChatAPIError, now: datetime) -> str:

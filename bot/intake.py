@@ -7,16 +7,22 @@ causes nothing new, even when it arrives while the first try is still running.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot.services import Services
 from bot.wechat.protocol import Envelope
 from handlers.dispatch import handle
+from handlers.inbound import Inbound
+from handlers.inspection import Desk
 from handlers.outcome import JobRequest, Outcome
 from handlers.report import Conversation
+from handlers.staff import bind, handle_staff
 from storage.db import transaction
 from storage.inbound import claim_inbound
+from storage.inspectors import inspector_by_digest
+from storage.models import InboundMessage, Inspector, Reporter
 from storage.outbox import held_messages
 from storage.reporters import reporter_for, touch_inbound
 
@@ -37,7 +43,7 @@ def accept(services: Services, envelope: Envelope) -> str | None:
             session,
             dedupe_key=f"{reporter.digest[:40]}:{inbound.dedupe_suffix()}",
             reporter_id=reporter.id,
-            kind=inbound.kind if inbound.kind != "event" else "event",
+            kind=inbound.kind,
             platform_time=inbound.created_at,
             payload=inbound.payload(),
             received_at=now,
@@ -45,14 +51,7 @@ def accept(services: Services, envelope: Envelope) -> str | None:
         if not is_new:
             log.info("duplicate delivery answered from the first try", extra={"inbound_id": message.id})
             return message.reply
-        outcome = Outcome()
-        if inbound.kind != "event" or inbound.event not in PASSIVE_EVENTS:
-            touch_inbound(reporter, now)
-            outcome.then(*_release_held(session, reporter.id))
-        conv = Conversation(session, reporter, services.report_rules, now, services.vault.code_digest)
-        decided = handle(conv, inbound, message)
-        outcome.reply = decided.reply
-        outcome.jobs[:0] = decided.jobs
+        outcome = _decide(services, session, reporter, inbound, message, now)
         message.reply = outcome.reply
         inbound_id = message.id
     services.queue.submit(outcome.jobs)
@@ -63,11 +62,53 @@ def accept(services: Services, envelope: Envelope) -> str | None:
     return outcome.reply
 
 
-def _release_held(session: Session, reporter_id: int) -> list[JobRequest]:
-    """The reporter wrote: messages held for the 48-hour window can go now."""
+def _decide(
+    services: Services, session: Session, reporter: Reporter, inbound: Inbound, message: InboundMessage, now: datetime
+) -> Outcome:
+    inspector = inspector_by_digest(session, reporter.digest)
+    if inspector is not None and inbound.event == "unsubscribe":
+        inspector.subscribed = False
+    released: list[JobRequest] = []
+    if inbound.kind != "event" or inbound.event not in PASSIVE_EVENTS:
+        touch_inbound(reporter, now)
+        released = _release(session, reporter, inspector, now)
+    decided = _staff_or_bind(services, session, reporter, inspector, inbound, message, now)
+    if decided is None:
+        conv = Conversation(session, reporter, services.report_rules, now, services.vault.code_digest)
+        decided = handle(conv, inbound, message)
+    decided.jobs[:0] = released
+    return decided
+
+
+def _staff_or_bind(
+    services: Services,
+    session: Session,
+    reporter: Reporter,
+    inspector: Inspector | None,
+    inbound: Inbound,
+    message: InboundMessage,
+    now: datetime,
+) -> Outcome | None:
+    rules = services.desk_rules
+    if inbound.kind == "text":
+        bound = bind(session, inbound.content or "", reporter, now, services.vault.code_digest, rules.sections)
+        if bound is not None:
+            return bound
+    if inspector is None:
+        return None
+    return handle_staff(Desk(session, inspector, rules, now), inbound, message)
+
+
+def _release(session: Session, reporter: Reporter, inspector: Inspector | None, now: datetime) -> list[JobRequest]:
+    """The person wrote: the 48-hour window is open again, so messages held for it can go now."""
+    held = held_messages(session, reporter_id=reporter.id)
+    if inspector is not None:
+        inspector.last_inbound_at = now
+        inspector.subscribed = True
+        held += held_messages(session, inspector_id=inspector.id)
     released = []
-    for held in held_messages(session, reporter_id=reporter_id):
-        held.status = "pending"
-        held.last_error = None
-        released.append(JobRequest("deliver_message", held.id))
+    for message in held:
+        message.status, message.last_error = "pending", None
+        # a new round: the job that held it has finished, and its id stays taken for a while
+        released.append(JobRequest("deliver_message", message.id, round=int(now.timestamp())))
     return released

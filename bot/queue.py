@@ -32,7 +32,9 @@ JOB_FUNCTIONS = {
     "deliver_message": "bot.jobs.deliver_message",
 }
 RETRY_INTERVALS = [5, 30, 120, 600, 1800]
-DEAD_STATES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+# When the sweeper finds a row still owed, a job in one of these states will not do it: replace it.
+# (A finished job may have left the row pending on purpose, e.g. a delivery paused for the quota.)
+REPLACEABLE = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED}
 
 
 class JobQueue:
@@ -46,8 +48,8 @@ class JobQueue:
     def submit(self, requests: Iterable[JobRequest], *, revive: bool = False) -> int:
         """Enqueue each request once. Returns how many are now queued (new or already there).
 
-        Never raises: Redis trouble is logged and left to the sweeper. `revive` re-runs jobs that ended in failure
-        (used by the sweeper, whose rows say the work is still pending).
+        Never raises: Redis trouble is logged and left to the sweeper. `revive` (the sweeper's) replaces a job that
+        has ended, failed or finished, while its row says the work is still owed.
         """
         done = 0
         for request in requests:
@@ -80,15 +82,15 @@ class JobQueue:
             else:
                 queue.enqueue_at(request.at, JOB_FUNCTIONS[request.kind], request.target_id, **options)
         except DuplicateJobError:
-            if revive and self._remove_if_dead(request.job_id):
+            if revive and self._remove_if_ended(request.job_id):
                 self._enqueue(request, revive=False)
 
-    def _remove_if_dead(self, job_id: str) -> bool:
+    def _remove_if_ended(self, job_id: str) -> bool:
         try:
             job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
         except NoSuchJobError:
             return True
-        if job.get_status(refresh=False) in DEAD_STATES:
+        if job.get_status(refresh=False) in REPLACEABLE:
             job.delete()
             return True
         return False

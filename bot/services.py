@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.queue import JobQueue
 from bot.redis_conn import Breaker, connect, embedded_redis_url
+from handlers.inspection import DeskRules
 from handlers.report import ReportRules
-from storage.db import make_engine, make_sessionmaker, migrate
+from storage.db import make_engine, make_sessionmaker, migrate, transaction
 from storage.identity import IdentityVault
+from storage.inspectors import Staff, sync_staff
 from storage.media_store import MediaStore
 
 if TYPE_CHECKING:
@@ -49,6 +51,21 @@ class Services:
             draft_window=timedelta(seconds=s.draft_window_seconds),
             reference_prefix=s.reference_prefix,
             timezone=s.timezone,
+            accept_working_hours=s.deadlines.accept_working_hours,
+            workday=(s.deadlines.workday_start, s.deadlines.workday_end),
+            objection_days=s.deadlines.objection_days,
+        )
+
+    @property
+    def desk_rules(self) -> DeskRules:
+        s = self.settings
+        return DeskRules(
+            timezone=s.timezone,
+            verify_days=s.deadlines.verify_days,
+            extension_max_days=s.deadlines.extension_max_days,
+            confirm_days=s.deadlines.confirm_days,
+            reward_claim=s.reward_claim_contact,
+            sections={section.id: section.name for section in s.sections},
         )
 
     @cached_property
@@ -109,7 +126,7 @@ def build_services(settings: Settings, *, role: str = "web", run_migrations: boo
         migrate(engine)
     timeout = settings.redis_socket_timeout if role == "web" else None
     connection = connect(resolve_redis_url(settings), socket_timeout=timeout)
-    return Services(
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
@@ -118,3 +135,19 @@ def build_services(settings: Settings, *, role: str = "web", run_migrations: boo
         queue=JobQueue(connection, Breaker()),
         media=MediaStore(settings.media_dir),
     )
+    if run_migrations:
+        sync_staff_from_settings(services)
+    return services
+
+
+def configured_staff(settings: Settings) -> list[Staff]:
+    staff = [Staff(openid, s.id, "inspector") for s in settings.sections for openid in s.inspectors]
+    staff += [Staff(openid, s.id, "head") for s in settings.sections for openid in s.heads]
+    staff += [Staff(openid, None, "leader") for openid in settings.leaders]
+    return staff
+
+
+def sync_staff_from_settings(services: Services) -> None:
+    """The configuration's inspectors, heads and leaders become (or stay) active; removed ones are deactivated."""
+    with transaction(services.sessions) as session:
+        sync_staff(session, services.vault, configured_staff(services.settings))

@@ -4,13 +4,14 @@ once when the tip does not say), link repeats of an open case, and route it, sto
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot.duplicates import find_original
 from bot.services import Services
 from handlers import texts
+from handlers.inspection import announce
 from handlers.outcome import JobRequest
 from storage.cases import record_event
 from storage.db import transaction
@@ -20,6 +21,7 @@ from storage.outbox import add_message
 
 log = logging.getLogger(__name__)
 TRIAGE_ACTOR = "triage"
+QUESTION_LIFETIME = timedelta(days=3)
 
 
 def triage(services: Services, case_id: int) -> str:
@@ -42,6 +44,7 @@ def triage(services: Services, case_id: int) -> str:
         )
         if result.needs_enterprise and case.question_asked_at is None and not case.enterprise_hint:
             case.question, case.question_asked_at = "enterprise", now
+            case.question_expires_at = now + QUESTION_LIFETIME
             jobs += _tell(session, case, texts.ASK_ENTERPRISE.format(reference=case.reference), "ask-enterprise", now)
         original = find_original(session, case) if case.duplicate_of_id is None else None
         if original is not None:
@@ -50,6 +53,8 @@ def triage(services: Services, case_id: int) -> str:
             record_event(session, case, TRIAGE_ACTOR, "duplicate", note=f"与 {first.reference} 为同一隐患：{reason}")
             body = texts.LINKED_DUPLICATE.format(reference=case.reference, original=first.reference)
             jobs += _tell(session, case, body, "duplicate", now)
+        if case.duplicate_of_id is None:
+            jobs += announce(session, case, services.settings.timezone, now, f"routed:{case.section_id}")
         reference = case.reference
     services.queue.submit(jobs)
     log.info("case triaged", extra={"case": reference, "section": result.section, "major": result.major})

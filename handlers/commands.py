@@ -14,6 +14,7 @@ class Command(Enum):
     MY_CASES = "my_cases"
     HELP = "help"
     QUERY = "query"
+    OBJECT = "object"
 
 
 WORDS = {
@@ -26,6 +27,7 @@ _LOOKUP = {word: command for command, words in WORDS.items() for word in words}
 _TRAILING = "。.!！~～,，、 "
 REFERENCE = re.compile(r"([A-Za-z0-9]{1,6})\s*-?\s*(\d{8})\s*-?\s*(\d{4,6})")
 _QUERY = re.compile(r"^(?:查询|查|query)\s*[:：]?\s*(?P<rest>.*)$", re.IGNORECASE)
+_OBJECT = re.compile(r"^(?:异议|申诉|复核)\s*[:：]?\s*(?P<rest>.*)$")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Parsed:
     command: Command
     reference: str | None = None
     code: str | None = None
+    reason: str = ""
 
 
 def normalize(text: str) -> str:
@@ -49,6 +52,13 @@ def parse_command(text: str) -> Parsed | None:
     query = _QUERY.match(flat)
     if query:
         return _parse_query(query.group("rest"))
+    objection = _OBJECT.match(flat)
+    if objection:
+        rest = objection.group("rest")
+        match = REFERENCE.search(rest)
+        if not match:
+            return Parsed(Command.OBJECT)
+        return Parsed(Command.OBJECT, reference=_reference(match), reason=rest[match.end() :].strip(_TRAILING + ":："))
     only_reference = REFERENCE.fullmatch(flat.strip(_TRAILING))
     if only_reference:
         return Parsed(Command.QUERY, reference=_reference(only_reference))

@@ -6,6 +6,7 @@ event CLICK REPORT/SUBMIT/MY_CASES/HELP -> the same as typing it
 event LOCATION                   -> joins an open draft silently
 other events (VIEW, template or subscription receipts) -> recorded, no reply
 text that is a command           -> submit / cancel / query / my cases / help
+text or photo the service waits for -> answer to an inspector's question, "没有"/"已消除" after closing, evidence
 short text after "是哪家企业？"    -> the answer: the case is triaged again with it
 text, photo, voice, video, file, link, location -> joins the draft
 anything else                    -> a helpful answer
@@ -13,7 +14,7 @@ anything else                    -> a helpful answer
 
 from __future__ import annotations
 
-from handlers import report, texts
+from handlers import followup, report, texts
 from handlers.commands import Command, Parsed, parse_command
 from handlers.inbound import Inbound
 from handlers.outcome import Outcome
@@ -37,6 +38,11 @@ def handle(conv: report.Conversation, inbound: Inbound, message: InboundMessage)
             return _command(conv, parsed)
         if not (inbound.content or "").strip():
             return Outcome(texts.REPORT_HOWTO)
+    if inbound.kind in ("text", "image"):
+        followed = followup.reply_to_service(conv, inbound, message)
+        if followed is not None:
+            return followed
+    if inbound.kind == "text":
         answered = report.answer_question(conv, inbound.content or "")
         if answered is not None:
             return answered
@@ -54,6 +60,8 @@ def _command(conv: report.Conversation, parsed: Parsed) -> Outcome:
         return report.query(conv, parsed)
     if parsed.command is Command.MY_CASES:
         return report.my_cases(conv)
+    if parsed.command is Command.OBJECT:
+        return followup.object_to(conv, parsed, conv.rules.objection_days)
     hint = report.pending_hint(conv)
     return Outcome(texts.HELP + ("\n\n" + hint if hint else ""))
 

@@ -47,6 +47,7 @@ class Moved:
     from_status: str
     to_status: str
     notice: str | None  # what the reporter is told, in plain words (None: nothing worth a message)
+    event_id: int
 
 
 def can_move(case: Case, to_status: str) -> bool:
@@ -65,8 +66,16 @@ def move(session: Session, case: Case, to_status: str, *, actor: str, note: str 
             )
         )
     before = case.status
-    record_event(session, case, actor, to_status, note=note, at=at)
-    return Moved(case, before, to_status, _notice(case, before, to_status, note))
+    event = record_event(session, case, actor, to_status, note=note, at=at)
+    session.flush()
+    return Moved(case, before, to_status, _notice(case, before, to_status, note), event.id)
+
+
+def note(session: Session, case: Case, *, actor: str, text: str, at: datetime) -> int:
+    """An event that changes nothing but the record (a question asked, a deadline changed, a flag confirmed)."""
+    event = record_event(session, case, actor, case.status, note=text, at=at)
+    session.flush()
+    return event.id
 
 
 def _notice(case: Case, before: str, after: str, note: str) -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from handlers import texts
 from handlers.commands import Parsed
 from handlers.inbound import Inbound
 from handlers.outcome import JobRequest, Outcome
+from handlers.worktime import add_working_hours
 from storage import cases as case_store
 from storage import drafts as draft_store
 from storage import media as media_store
@@ -35,7 +36,6 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud a
 CODE_LENGTH = 8
 REPORTER_ACTOR = "reporter"
 ANSWER_MAX_CHARS = 40
-ANSWER_WINDOW = timedelta(days=3)
 DONT_KNOW = frozenset({"不知道", "不清楚", "不晓得", "不确定", "不知道是哪家"})
 SYSTEM_ACTOR = "system"
 
@@ -45,6 +45,12 @@ class ReportRules:
     draft_window: timedelta
     reference_prefix: str
     timezone: tzinfo
+    accept_working_hours: float = 8
+    workday: tuple[time, time] = (time(8, 30), time(17, 30))
+    objection_days: int = 10
+
+    def accept_due(self, submitted: datetime) -> datetime:
+        return add_working_hours(submitted, self.accept_working_hours, self.timezone, *self.workday)
 
 
 @dataclass
@@ -109,7 +115,7 @@ def answer_question(conv: Conversation, text: str) -> Outcome | None:
     text = text.strip()
     if len(text) > ANSWER_MAX_CHARS or draft_store.open_draft(conv.session, conv.reporter.id) is not None:
         return None
-    case = case_store.case_awaiting_answer(conv.session, conv.reporter.id, "enterprise", conv.now - ANSWER_WINDOW)
+    case = case_store.case_with_question(conv.session, conv.reporter.id, ("enterprise",), conv.now)
     if case is None:
         return None
     case.question = None
@@ -244,6 +250,7 @@ def _submit_draft(
         text=_case_text(messages),
         submitted_via=via,
         submitted_at=now,
+        accept_due_at=rules.accept_due(now),
     )
     _set_place(case, messages)
     session.add(case)

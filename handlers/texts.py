@@ -176,4 +176,7 @@ REMINDER = "【提醒】{reference} 的{what}期限 {due} 即将到期（{status
 OVERDUE_HEAD = "【逾期】{section}的 {reference} {what}已逾期（期限 {due}，{status}），请督办。"
 OVERDUE_LEADER = "【逾期升级】{section}的 {reference} {what}逾期超过{hours}小时（期限 {due}，{status}）。"
 DEADLINE_WHAT = {"accept": "受理", "verify": "核查", "rectify": "整改"}
-DIGEST = "早上好！{section}今日待办：{open}件未办结，其中可能重大隐患{major}件、已逾期{overdue}件、今明两天到期{soon}件。回复“待办”查看清单。"
+DIGEST = (
+    "早上好！{section}今日待办：{open}件未办结，其中可能重大隐患{major}件、已逾期{overdue}件、"
+    "今明两天到期{soon}件。回复“待办”查看清单。"
+)

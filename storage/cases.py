@@ -71,12 +71,21 @@ def cases_awaiting_triage(session: Session, older_than: datetime, limit: int = 5
     return list(session.scalars(stmt))
 
 
-def case_awaiting_answer(session: Session, reporter_id: int, question: str, since: datetime) -> Case | None:
-    """The reporter's latest case on which the service asked `question` after `since`, still unanswered."""
+def open_cases(session: Session, section_id: str | None, statuses: tuple[str, ...], limit: int = 30) -> list[Case]:
+    """Open cases of a section (all sections when None), possible major hazards first, then the oldest."""
+    stmt = select(Case).where(Case.status.in_(statuses))
+    if section_id is not None:
+        stmt = stmt.where(Case.section_id == section_id)
+    stmt = stmt.order_by(Case.major.desc().nulls_last(), Case.submitted_at).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def case_with_question(session: Session, reporter_id: int, questions: tuple[str, ...], now: datetime) -> Case | None:
+    """The reporter's latest case on which one of `questions` is still pending at `now`."""
     stmt = (
         select(Case)
-        .where(Case.reporter_id == reporter_id, Case.question == question, Case.question_asked_at >= since)
-        .order_by(Case.id.desc())
+        .where(Case.reporter_id == reporter_id, Case.question.in_(questions), Case.question_expires_at > now)
+        .order_by(Case.question_asked_at.desc())
         .limit(1)
         .with_for_update()
     )

@@ -66,21 +66,19 @@ def all_inspectors(session: Session) -> list[Inspector]:
 
 
 def create_invitation(
-    session: Session, vault: IdentityVault, code: str, section_id: str, role: str, expires_at: datetime
+    session: Session, code_digest: str, section_id: str, role: str, expires_at: datetime
 ) -> Invitation:
-    invitation = Invitation(
-        code_digest=vault.code_digest(code), section_id=section_id, role=role, expires_at=expires_at
-    )
+    invitation = Invitation(code_digest=code_digest, section_id=section_id, role=role, expires_at=expires_at)
     session.add(invitation)
     session.flush()
     return invitation
 
 
 def redeem_invitation(
-    session: Session, vault: IdentityVault, code: str, openid_digest: str, sealed_openid: bytes, now: datetime
+    session: Session, code_digest: str, openid_digest: str, sealed_openid: bytes, now: datetime
 ) -> Inspector | None:
     """Bind the sender with a valid, unused code; None when the code is wrong, used or expired."""
-    stmt = select(Invitation).where(Invitation.code_digest == vault.code_digest(code)).with_for_update()
+    stmt = select(Invitation).where(Invitation.code_digest == code_digest).with_for_update()
     invitation = session.scalars(stmt).one_or_none()
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
         return None

@@ -152,6 +152,7 @@ class Case(Base):
     # A question the service asked the reporter about this case ("enterprise"), answered by their next plain text.
     question: Mapped[str | None] = mapped_column(String(32), default=None)
     question_asked_at: Mapped[datetime | None] = mapped_column(default=None)
+    question_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
     question_by: Mapped[int | None] = mapped_column(BigId, default=None)  # the inspector who asked (no FK: a cycle)
     # Deadlines of the closed loop (all UTC): accept, verify (once extendable), rectify (set by the inspector).

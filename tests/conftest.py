@@ -40,6 +40,7 @@ def redis_conn(redis_url: str) -> Iterator[redis.Redis]:
 # The service under test: settings, database, services, the Flask app, the fake WeChat API and a job runner.
 # ---------------------------------------------------------------------------------------------------------------
 
+from bot.services import sync_staff_from_settings  # noqa: E402
 from bot.wechat.fake_api import FakeWeChatAPI  # noqa: E402
 from tests.support.harness import (  # noqa: E402
     APP_ID,
@@ -69,12 +70,26 @@ def fake_wechat(fake_wechat_server: FakeWeChatAPI) -> FakeWeChatAPI:
 
 
 @pytest.fixture
+def harness_overrides() -> dict[str, object]:
+    """Settings a test module wants on top of the test defaults (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
 def harness(
-    tmp_path: Path, database_url: str, redis_url: str, redis_conn: redis.Redis, fake_wechat: FakeWeChatAPI
+    tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    redis_conn: redis.Redis,
+    fake_wechat: FakeWeChatAPI,
+    harness_overrides: dict[str, object],
 ) -> Iterator[Harness]:
-    settings = make_settings(tmp_path, database_url=database_url, redis_url=redis_url, api=fake_wechat.base_url)
+    settings = make_settings(
+        tmp_path, database_url=database_url, redis_url=redis_url, api=fake_wechat.base_url, **harness_overrides
+    )
     h = Harness.start(settings, fake_wechat)
     wipe_database(h.services.engine)
+    sync_staff_from_settings(h.services)
     try:
         yield h
     finally:

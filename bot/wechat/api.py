@@ -256,7 +256,10 @@ class WeChatAPI:
         response = self._request("GET", url, endpoint="video_download", stream=True, absolute=True)
         with response:
             content = self._read_body(response, media_id, max_bytes, endpoint="video_download")
-            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if content_type.startswith("text/") or content_type in _JSON_TYPES:
+                # An error page or a JSON error from the video's host, not a video.
+                raise WeChatUnavailable(f"video_url served {content_type}", endpoint="video_download")
             if not content_type or content_type == "application/octet-stream":
                 content_type = DEFAULT_VIDEO_TYPE
             return DownloadedMedia(content, content_type, _filename(response))

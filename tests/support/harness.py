@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -111,7 +112,8 @@ class Harness:
         self.services.close()
 
     def post(self, xml: str, *, encrypt: bool = False, **sign_kw: Any) -> Any:
-        timestamp = sign_kw.pop("timestamp", str(int(self.clock.now.timestamp())))
+        # Signed with the wall clock, like the platform: the test clock only moves the service's own time.
+        timestamp = sign_kw.pop("timestamp", str(int(time.time())))
         req = messages.signed(xml, TOKEN, codec=self.codec if encrypt else None, timestamp=timestamp, **sign_kw)
         return self.client.post("/wechat", query_string=req.query, data=req.body, content_type="text/xml")
 

@@ -80,6 +80,8 @@ def test_custom_send_validates_the_body(fake: FakeWeChatAPI) -> None:
     assert custom_send(fake, token, {"touser": "o1", "msgtype": "text", "text": {}})["errcode"] == 44004
     assert custom_send(fake, token, {"touser": "o1", "msgtype": "telegram"})["errcode"] == 40008
     image = {"touser": "o1", "msgtype": "image", "image": {"media_id": "M1"}}
+    assert custom_send(fake, token, image)["errcode"] == 40007  # the fake has no media M1 yet
+    fake.add_media("M1", b"\xff\xd8jpeg")
     assert custom_send(fake, token, image)["errcode"] == 0
     garbage = requests.post(
         f"{fake.base_url}/cgi-bin/message/custom/send",
@@ -88,7 +90,9 @@ def test_custom_send_validates_the_body(fake: FakeWeChatAPI) -> None:
         timeout=5,
     )
     assert garbage.json()["errcode"] == 47001
-    assert [(m.kind, m.text) for m in fake.sent_messages("o1")] == [("custom", "[image]")]
+    [sent] = fake.sent_messages("o1")
+    assert (sent.kind, sent.msgtype, sent.text, sent.media_id) == ("custom", "image", "", "M1")
+    assert sent.payload == image
 
 
 def test_window_is_open_unless_the_test_says_when_the_user_wrote(fake: FakeWeChatAPI, clock: ManualClock) -> None:

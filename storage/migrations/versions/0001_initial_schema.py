@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("enterprise_hint", sa.String(length=255), nullable=True),
         sa.Column("question", sa.String(length=32), nullable=True),
         sa.Column("question_asked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("question_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("duplicate_of_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("question_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("accept_due_at", sa.DateTime(timezone=True), nullable=True),
