@@ -182,6 +182,73 @@ def reports_show(reference: str, as_json: bool) -> None:
         click.echo(format_detail(detail))
 
 
+@main.group()
+def inspectors() -> None:
+    """Staff: inspectors, section heads and bureau leaders."""
+
+
+@inspectors.command("invite")
+@click.option("--section", "section_id", required=True, help="The section's id from [[sections]].")
+@click.option("--role", type=click.Choice(["inspector", "head", "leader"]), default="inspector", show_default=True)
+@click.option("--days", default=7, show_default=True, help="Days the code stays valid.")
+def inspectors_invite(section_id: str, role: str, days: int) -> None:
+    """Print a one-time code; the new inspector sends `绑定 <code>` to the account."""
+    from bot.services import build_services
+    from bot.staffing import invite
+
+    services = build_services(_settings(), role="cli")
+    try:
+        code = invite(services, section_id, role=role, days=days)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(code)
+    click.echo(f"send to the account within {days} days:  绑定 {code}", err=True)
+
+
+@inspectors.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def inspectors_list(as_json: bool) -> None:
+    """Active staff by section (ids only: openids are sealed)."""
+    from storage.inspectors import all_staff
+
+    with _session() as session:
+        rows = [
+            {
+                "id": p.id,
+                "section": p.section_id,
+                "role": p.role,
+                "source": p.source,
+                "last_wrote": p.last_inbound_at.isoformat() if p.last_inbound_at else None,
+            }
+            for p in all_staff(session)
+        ]
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        click.echo(
+            f"#{r['id']} {r['section'] or '-'} {r['role']} ({r['source']}) last wrote {r['last_wrote'] or 'never'}"
+        )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def stats(as_json: bool) -> None:
+    """Campaign figures: open, overdue, possibly major, closed, by section and category."""
+    from datetime import UTC, datetime
+
+    from storage.stats import campaign_stats
+
+    with _session() as session:
+        figures = campaign_stats(session, datetime.now(UTC))
+    data = {**figures.__dict__, "closed_rate": round(figures.closed_rate, 3)}
+    if as_json:
+        _echo_json(data)
+        return
+    for key, value in data.items():
+        click.echo(f"{key}: {value}")
+
+
 @main.command("check-config")
 def check_config() -> None:
     """Validate the configuration and the rule files; print every problem, key by key."""

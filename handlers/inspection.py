@@ -21,6 +21,7 @@ from handlers.outcome import JobRequest, Outcome
 from storage import cases as case_store
 from storage.inspectors import staff_of
 from storage.models import Case, Inspector
+from storage.stats import campaign_stats
 
 RECTIFY_PHOTO_WINDOW = timedelta(minutes=10)
 QUESTION_LIFETIME = timedelta(days=3)
@@ -61,6 +62,8 @@ def handle(desk: Desk, command: InspectorCommand) -> Outcome:
         return Outcome(texts.INSPECTOR_HELP)
     if command.act is Act.LIST:
         return _list(desk)
+    if command.act is Act.STATS:
+        return _stats(desk)
     assert command.reference is not None
     try:
         case = _case_for(desk, command.reference)
@@ -265,6 +268,27 @@ def _list(desk: Desk) -> Outcome:
                 due=due_text,
             )
         )
+    return Outcome("\n".join(lines))
+
+
+def _stats(desk: Desk) -> Outcome:
+    stats = campaign_stats(desk.session, desk.now)
+    lines = [
+        texts.STATS_HEADER.format(
+            total=stats.total,
+            open=stats.open,
+            overdue=stats.overdue,
+            major=stats.possibly_major_open,
+            confirmed=stats.confirmed_major,
+            closed=stats.closed,
+            rate=f"{stats.closed_rate:.0%}",
+            rewards=stats.reward_eligible,
+        )
+    ]
+    for section_id, figures in sorted(stats.by_section.items()):
+        lines.append(texts.STATS_SECTION.format(section=desk.section_name(section_id), **figures))
+    if stats.top_categories:
+        lines.append(texts.STATS_CATEGORIES.format(categories="、".join(f"{c}({n})" for c, n in stats.top_categories)))
     return Outcome("\n".join(lines))
 
 

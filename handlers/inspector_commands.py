@@ -29,6 +29,7 @@ class Act(Enum):
     CONFIRM_MAJOR = "confirm_major"
     CLEAR_MAJOR = "clear_major"
     HELP = "help"
+    STATS = "stats"
 
 
 # Longer words first, so "不予受理" is not read as "受理" and "整改期限" not as "整改".
@@ -66,6 +67,9 @@ BARE = {
     "帮助": Act.HELP,
     "help": Act.HELP,
     "指令": Act.HELP,
+    "统计": Act.STATS,
+    "汇总": Act.STATS,
+    "战果": Act.STATS,
 }
 BIND = re.compile(r"^绑定\s*[:：]?\s*([A-Za-z0-9]{4,32})$")
 

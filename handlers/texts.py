@@ -141,7 +141,7 @@ INSPECTOR_HELP = (
     "问 编号 问题 — 向举报人提问（双方身份保密）\n期限 编号 2026-12-31 — 限期整改（也可写 15天）\n"
     "整改 编号 说明 — 记录整改情况，随后10分钟内发的照片作为整改照片\n办结 编号 说明\n"
     "不予受理 编号 理由\n重复 编号 原编号\n转派 编号 股室\n移交 编号 部门\n延期 编号 天数 理由\n"
-    "确认重大 编号 / 排除重大 编号 理由"
+    "确认重大 编号 / 排除重大 编号 理由\n统计 — 活动统计（局领导看全局）"
 )
 NOT_A_CASE = "没有找到案件 {reference}。"
 NOT_YOUR_SECTION = "{reference} 属于{section}，不在您的股室。如需调整，请联系该股室或办公室转派。"
@@ -180,3 +180,10 @@ DIGEST = (
     "早上好！{section}今日待办：{open}件未办结，其中可能重大隐患{major}件、已逾期{overdue}件、"
     "今明两天到期{soon}件。回复“待办”查看清单。"
 )
+
+STATS_HEADER = (
+    "吹哨人活动统计：共收到举报{total}件，未办结{open}件（逾期{overdue}件，可能重大隐患{major}件）；"
+    "确认重大事故隐患{confirmed}件，已办结{closed}件，闭环率{rate}，符合奖励条件{rewards}件。"
+)
+STATS_SECTION = "{section}：共{total}件，未办结{open}件，逾期{overdue}件"
+STATS_CATEGORIES = "最常见的隐患：{categories}"

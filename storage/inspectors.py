@@ -90,3 +90,7 @@ def redeem_invitation(
     session.flush()
     invitation.used_at, invitation.used_by = now, inspector.id
     return inspector
+
+
+def all_staff(session: Session) -> list[Inspector]:
+    return list(session.scalars(select(Inspector).where(Inspector.active.is_(True)).order_by(Inspector.id)))

@@ -176,3 +176,23 @@ def test_simulate_against_a_running_sandbox(tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             raise
+
+
+def test_invite_prints_a_code_that_binds(harness):
+    env = {"WHISTLE_DATABASE__URL": harness.settings.database_url, "WHISTLE_REDIS__URL": harness.settings.redis_url,
+           "WHISTLE_SECURITY__IDENTITY_KEY": harness.settings.identity_key}
+    done = whistle("inspectors", "invite", "--section", "commerce", env=env)
+    assert done.returncode == 0, done.stderr
+    code = done.stdout.strip()
+    assert "绑定成功" in harness.say(msg.text("oNewCommerceInspector", f"绑定 {code}"))
+    listed = json.loads(whistle("inspectors", "list", "--json", env=env).stdout)
+    assert [(r["section"], r["role"], r["source"]) for r in listed] == [("commerce", "inspector", "invitation")]
+    assert whistle("inspectors", "invite", "--section", "nope", env=env).returncode != 0
+
+
+def test_stats_counts_the_cases(harness):
+    harness.say(msg.text("oStatsWorker", "叉车司机没有证"))
+    harness.say(msg.text("oStatsWorker", "提交"))
+    env = {"WHISTLE_DATABASE__URL": harness.settings.database_url}
+    data = json.loads(whistle("stats", "--json", env=env).stdout)
+    assert data["total"] == 1 and data["open"] == 1 and data["by_status"] == {"submitted": 1}
