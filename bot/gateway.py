@@ -5,6 +5,7 @@ Outcomes of one attempt:
     outside the window        -> a template message when one is configured (reporters' status updates), else
                                  status held: waits until the person writes again (intake releases it)
     recipient unsubscribed    -> status held, same
+    its moment has passed     -> status expired (a reminder after its deadline, yesterday's digest)
     quota / rate limited      -> stays pending with a later not_before (the sweeper picks it up then)
     platform unreachable, 5xx -> exception: RQ retries with backoff; the sweeper revives it if RQ gives up
     permanent error           -> status failed, with the reason (shown by `whistle outbox`)
@@ -76,6 +77,9 @@ def _prepare(services: Services, session: Session, message: OutboxMessage, now: 
         else session.get(Inspector, message.inspector_id)
     )
     assert recipient is not None
+    if message.expires_at is not None and message.expires_at <= now:
+        message.status, message.last_error = "expired", "no longer worth sending (its moment has passed)"
+        return None
     template = None
     hold_reason = _hold_reason(recipient, now)
     if hold_reason and not recipient.subscribed:

@@ -13,8 +13,9 @@ from bot.media.photos import PhotoLimits, PhotoRejected, process_photo
 from bot.services import Services
 from bot.wechat.api import DownloadedMedia
 from bot.wechat.errors import MediaTooLarge, WeChatAPIError, WeChatUnavailable
+from handlers.report import apply_photo_facts
 from storage.db import transaction
-from storage.models import Media
+from storage.models import Case, Media
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def _store_photo(services: Services, media_id: int, downloaded: DownloadedMedia)
         services,
         media_id,
         "stored",
+        photo_facts=info,
         path=services.media.put(photo.image, ".jpg"),
         thumbnail_path=services.media.put(photo.thumbnail, ".jpg"),
         content_type="image/jpeg",
@@ -92,7 +94,14 @@ def _suffix(kind: str, downloaded: DownloadedMedia) -> str:
     return ".mp4" if kind in {"video", "shortvideo"} else ".bin"
 
 
-def _finish(services: Services, media_id: int, status: str, error: str | None = None, **fields: Any) -> str:
+def _finish(
+    services: Services,
+    media_id: int,
+    status: str,
+    error: str | None = None,
+    photo_facts: dict[str, Any] | None = None,
+    **fields: Any,
+) -> str:
     with transaction(services.sessions) as session:
         media = session.get(Media, media_id)
         assert media is not None
@@ -100,5 +109,9 @@ def _finish(services: Services, media_id: int, status: str, error: str | None = 
         media.error = error[:1000] if error else None
         for name, value in fields.items():
             setattr(media, name, value)
+        if photo_facts and media.case_id is not None and media.purpose == "report":
+            case = session.get(Case, media.case_id)
+            assert case is not None
+            apply_photo_facts(case, photo_facts.get("gps"), photo_facts.get("taken_at"), services.settings.timezone)
     log.info("media %s", status, extra={"media_id": media_id})
     return status

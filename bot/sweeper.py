@@ -2,7 +2,8 @@
 
 Redis is a losable helper. When it was down while a tip arrived, or lost its data, or a worker died mid-job, the rows
 still say what is owed: media to download, cases to triage, drafts whose window has passed, messages to deliver.
-Job ids are derived from row ids, so asking again never runs anything twice.
+Job ids are derived from row ids, so asking again never runs anything twice. Each sweep also queues the deadline
+reminders, escalations and morning digests that have come due (`bot.deadlines`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import threading
 from datetime import timedelta
 
+from bot.deadlines import scan as scan_deadlines
 from bot.services import Services
 from handlers.outcome import JobKind, JobRequest
 from storage.cases import cases_awaiting_triage
@@ -37,6 +39,12 @@ def sweep(services: Services, grace: timedelta = GRACE) -> dict[str, int]:
     counts: dict[str, int] = {kind: len(ids) for kind, ids in found.items()}
     if requests:
         log.info("sweep", extra={"found": counts, "queued": queued})
+    try:
+        counts.update(scan_deadlines(services))
+    except Exception:
+        # Deadlines are the sweep's second job: a failure there must not keep re-enqueueing from happening.
+        log.exception("deadline scan failed; will try again at the next sweep")
+        counts["deadline_scan_failed"] = 1
     return counts
 
 

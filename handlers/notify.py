@@ -37,6 +37,7 @@ def to_staff(
     case: Case | None = None,
     images: Iterable[str] = (),
     priority: bool = False,
+    expires_at: datetime | None = None,
 ) -> list[JobRequest]:
     """A message (and optional images, by stored media path) to each inspector; `key` unique per occasion."""
     jobs: list[JobRequest] = []
@@ -54,6 +55,7 @@ def to_staff(
                 dedupe_key=dedupe[:160],
                 kind=kind,
                 priority=priority,
+                expires_at=expires_at,
             )
             if queued is not None:
                 session.flush()

@@ -260,6 +260,9 @@ def _submit_draft(
     )
     draft_store.close_draft(draft, "submitted", now, case_id=case.id)
     media_store.attach_draft_media(session, draft.id, case.id)
+    for media in media_store.media_of_draft(session, draft.id):
+        if media.status == "stored" and media.kind == "image":
+            apply_photo_facts(case, media.info.get("gps"), media.info.get("taken_at"), rules.timezone)
     return Submission(case, code)
 
 
@@ -286,12 +289,13 @@ def _set_place(case: Case, messages: list[InboundMessage]) -> None:
     """The last location the reporter sent; else the last one the phone reported by itself."""
     explicit = [m.payload for m in messages if m.kind == "location"]
     automatic = [m.payload for m in messages if m.kind == "event"]
-    for source in (explicit, automatic):
+    for origin, source in (("reporter", explicit), ("phone", automatic)):
         if source:
             chosen = source[-1]
             case.latitude = chosen.get("latitude")
             case.longitude = chosen.get("longitude")
             case.place = chosen.get("label") or None
+            case.location_source = origin
             return
 
 
@@ -311,3 +315,14 @@ def _submitted_text(done: Submission, *, auto: bool) -> str:
 
 def _local(conv: Conversation, at: datetime) -> str:
     return f"{at.astimezone(conv.rules.timezone):%Y-%m-%d %H:%M}"
+
+
+def apply_photo_facts(case: Case, gps: list[float] | None, taken_at: str | None, tz: tzinfo) -> None:
+    """A photo's GPS fills a case the reporter gave no place for; its capture time says when the hazard was seen."""
+    if gps and case.latitude is None and case.location_source in (None, "photo"):
+        case.latitude, case.longitude, case.location_source = gps[0], gps[1], "photo"
+    if taken_at:
+        seen = datetime.fromisoformat(taken_at)
+        seen = seen.replace(tzinfo=tz) if seen.tzinfo is None else seen
+        if case.observed_at is None or seen < case.observed_at:
+            case.observed_at = seen

@@ -140,6 +140,8 @@ class Case(Base):
     latitude: Mapped[float | None] = mapped_column(Float, default=None)
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
     place: Mapped[str | None] = mapped_column(String(255), default=None)
+    location_source: Mapped[str | None] = mapped_column(String(16), default=None)  # reporter | phone | photo
+    observed_at: Mapped[datetime | None] = mapped_column(default=None)  # when the first photo was taken
     submitted_via: Mapped[str] = mapped_column(String(16))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -268,6 +270,7 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)

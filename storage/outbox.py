@@ -22,6 +22,7 @@ def add_message(
     dedupe_key: str | None = None,
     kind: str = "text",
     priority: bool = False,
+    expires_at: datetime | None = None,
 ) -> OutboxMessage | None:
     """Queue a message to one reporter or one inspector; with a dedupe key, at most once (None if it already was)."""
     if (reporter_id is None) == (inspector_id is None):
@@ -36,6 +37,7 @@ def add_message(
                 dedupe_key=dedupe_key,
                 kind=kind,
                 priority=priority,
+                expires_at=expires_at,
                 created_at=now,
                 not_before=now,
             )

@@ -179,8 +179,11 @@ def test_simulate_against_a_running_sandbox(tmp_path):
 
 
 def test_invite_prints_a_code_that_binds(harness):
-    env = {"WHISTLE_DATABASE__URL": harness.settings.database_url, "WHISTLE_REDIS__URL": harness.settings.redis_url,
-           "WHISTLE_SECURITY__IDENTITY_KEY": harness.settings.identity_key}
+    env = {
+        "WHISTLE_DATABASE__URL": harness.settings.database_url,
+        "WHISTLE_REDIS__URL": harness.settings.redis_url,
+        "WHISTLE_SECURITY__IDENTITY_KEY": harness.settings.identity_key,
+    }
     done = whistle("inspectors", "invite", "--section", "commerce", env=env)
     assert done.returncode == 0, done.stderr
     code = done.stdout.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from bot.wechat import messages as msg
@@ -153,3 +154,26 @@ def test_a_repeat_of_an_open_case_is_linked_to_the_first(harness):
         assert second.duplicate_of_id == first.id and second.status == "duplicate"
     told = harness.fake.sent_messages()
     assert any("同一隐患" in m.text and first.reference in m.text for m in told)
+
+
+def test_a_photo_gps_and_capture_time_fill_the_case_and_never_reach_storage(harness):
+    from tests.media.images import encode, exif_with, scene
+
+    gps = {1: "N", 2: (29.0, 52.0, 12.0), 3: "E", 4: (118.0, 25.0, 48.0)}
+    exif = exif_with(taken="2026:11:29 14:05:00", gps=gps, make="PhoneMaker", model="X1")
+    harness.fake.add_media("GPS-1", encode(scene(3), exif=exif.tobytes()), content_type="image/jpeg")
+    harness.say(msg.image(WORKER, "GPS-1"))
+    harness.run_jobs()  # downloaded while the draft is still open
+    harness.say(msg.text(WORKER, "宏达机械车间里电线乱拉"))
+    harness.say(msg.text(WORKER, "提交"))
+    harness.run_jobs()
+    with harness.services.sessions() as s:
+        case = s.scalars(select(Case)).one()
+        assert case.location_source == "photo"
+        assert case.latitude == pytest.approx(29 + 52 / 60 + 12 / 3600)
+        assert case.longitude == pytest.approx(118 + 25 / 60 + 48 / 3600)
+        local = case.observed_at.astimezone(harness.settings.timezone)
+        assert (local.day, local.hour, local.minute) == (29, 14, 5)
+        media = s.scalars(select(Media)).one()
+    stored = harness.services.media.path(media.path).read_bytes()
+    assert b"PhoneMaker" not in stored and b"Exif" not in stored[:200]
