@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.services import Services
-from bot.wechat.protocol import Envelope
+from bot.wechat.protocol import Envelope, parse_xml, to_inbound
 from handlers.dispatch import handle
 from handlers.inbound import Inbound
 from handlers.inspection import Desk
@@ -23,7 +23,7 @@ from storage.db import transaction
 from storage.inbound import claim_inbound
 from storage.inspectors import inspector_by_digest
 from storage.models import InboundMessage, Inspector, Reporter
-from storage.outbox import held_messages
+from storage.outbox import add_message, held_messages
 from storage.reporters import reporter_for, touch_inbound
 
 log = logging.getLogger(__name__)
@@ -112,3 +112,20 @@ def _release(session: Session, reporter: Reporter, inspector: Inspector | None, 
         # a new round: the job that held it has finished, and its id stays taken for a while
         released.append(JobRequest("deliver_message", message.id, round=int(now.timestamp())))
     return released
+
+
+def accept_spooled(services: Services, xml: bytes) -> None:
+    """Replay a message the webhook had to spool: process it now, and send the answer it could not give then."""
+    envelope = to_inbound(parse_xml(xml))
+    reply = accept(services, envelope)
+    if not reply:
+        return
+    jobs: list[JobRequest] = []
+    with transaction(services.sessions) as session:
+        reporter = reporter_for(session, services.vault, envelope.sender)
+        key = f"spooled:{reporter.digest[:40]}:{envelope.inbound.dedupe_suffix()}"
+        queued = add_message(session, reporter_id=reporter.id, body=reply, now=services.clock(), dedupe_key=key[:160])
+        if queued is not None:
+            session.flush()
+            jobs.append(JobRequest("deliver_message", queued.id))
+    services.queue.submit(jobs)

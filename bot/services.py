@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.queue import JobQueue
 from bot.redis_conn import Breaker, connect, embedded_redis_url
+from bot.spool import Spool
 from handlers.inspection import DeskRules
 from handlers.report import ReportRules
 from storage.db import make_engine, make_sessionmaker, migrate, transaction
@@ -67,6 +68,10 @@ class Services:
             reward_claim=s.reward_claim_contact,
             sections={section.id: section.name for section in s.sections},
         )
+
+    @cached_property
+    def spool(self) -> Spool:
+        return Spool(self.settings.storage_dir / "spool", self.vault)
 
     @cached_property
     def wechat(self) -> WeChatAPI:

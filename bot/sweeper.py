@@ -13,6 +13,7 @@ import threading
 from datetime import timedelta
 
 from bot.deadlines import scan as scan_deadlines
+from bot.intake import accept_spooled
 from bot.services import Services
 from handlers.outcome import JobKind, JobRequest
 from storage.cases import cases_awaiting_triage
@@ -26,6 +27,7 @@ GRACE = timedelta(seconds=30)  # leave fresh rows to the enqueue that follows th
 
 
 def sweep(services: Services, grace: timedelta = GRACE) -> dict[str, int]:
+    replayed = services.spool.replay(lambda xml: accept_spooled(services, xml))
     now = services.clock()
     with services.sessions() as session:
         found: dict[JobKind, list[int]] = {
@@ -37,6 +39,7 @@ def sweep(services: Services, grace: timedelta = GRACE) -> dict[str, int]:
     requests = [JobRequest(kind, row_id) for kind, ids in found.items() for row_id in ids]
     queued = services.queue.submit(requests, revive=True) if requests else 0
     counts: dict[str, int] = {kind: len(ids) for kind, ids in found.items()}
+    counts["spool_replayed"] = replayed
     if requests:
         log.info("sweep", extra={"found": counts, "queued": queued})
     try:

@@ -7,8 +7,9 @@ Answers:
     unreadable body               -> 400, nothing stored (logged)
     body over the size limit      -> 413
     anything accepted             -> the reply (encrypted when the request was), or `success`
-    our own failure after parsing -> `success` (the user never sees an error page; the failure is logged and the
-                                     platform does not retry, so the error is not repeated three times)
+    database down after parsing   -> the message is sealed into the spool and acknowledged ("已收到，稍后回复");
+                                     the sweeper replays it and the real answer goes out as a message
+    spool not writable either     -> 503: the platform retries (the only case where we ask it to)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.wechat.protocol import (
     render_text_reply,
     to_inbound,
 )
+from handlers.texts import SPOOLED
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
@@ -85,8 +87,15 @@ def receive() -> Response:
     try:
         reply = accept(services, envelope)
     except Exception:
-        log.exception("webhook failed after parsing; answered success")
-        return _text(SUCCESS)
+        # Most likely the database is down. Keep the message sealed on disk; the sweeper replays it later and the
+        # answer then goes out as a message. The platform gets a 200 either way: a retry would fail the same way.
+        log.exception("could not store the message; spooled for replay")
+        try:
+            services.spool.put(xml if isinstance(xml, bytes) else xml.encode())
+        except OSError:
+            log.exception("could not spool the message either")
+            return _text("service unavailable", 503)
+        reply = SPOOLED
     log.info("webhook answered", extra={"ms": round((time.perf_counter() - started) * 1000, 2)})
     if not reply:
         return _text(SUCCESS)

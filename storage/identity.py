@@ -38,6 +38,16 @@ class IdentityVault:
         except (InvalidTag, ValueError) as exc:
             raise IdentityError("sealed identity cannot be opened with this key") from exc
 
+    def seal_bytes(self, data: bytes, purpose: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, data, purpose)
+
+    def open_bytes(self, sealed: bytes, purpose: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(sealed[:12], sealed[12:], purpose)
+        except (InvalidTag, ValueError) as exc:
+            raise IdentityError("sealed data cannot be opened with this key") from exc
+
     def code_digest(self, code: str) -> str:
         """Digest of a reporter's private query code (stored instead of the code)."""
         return hmac.new(self._digest_key, b"query-code:" + code.encode(), hashlib.sha256).hexdigest()

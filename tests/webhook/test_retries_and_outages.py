@@ -66,11 +66,14 @@ def test_repeated_events_are_one_event(harness):
     assert count(harness, InboundMessage) == 1
 
 
-def dead_redis_url() -> str:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
+        return int(sock.getsockname()[1])
+
+
+def dead_redis_url() -> str:
+    return f"redis://127.0.0.1:{free_port()}/0"
 
 
 def test_dead_redis_costs_milliseconds_and_the_sweeper_catches_up(
@@ -101,5 +104,38 @@ def test_dead_redis_costs_milliseconds_and_the_sweeper_catches_up(
             assert s.scalars(select(Media)).one().status == "stored"
             assert s.scalars(select(Case)).one().triage_status in {"done", "pending"}
         assert sweep(harness.services)["download_media"] == 0
+    finally:
+        harness.close()
+
+
+def test_a_dead_database_spools_the_message_and_the_sweeper_replays_it(tmp_path, redis_url, redis_conn, fake_wechat):
+    """The database is unreachable: the webhook still acknowledges, keeps the message sealed on disk, and once the
+    database is back the sweeper processes it and sends the answer it could not give."""
+    from bot.sweeper import sweep
+    from storage.db import make_engine, make_sessionmaker, migrate
+
+    good_url = f"sqlite:///{tmp_path / 'later.db'}"
+    settings = make_settings(tmp_path, database_url=good_url, redis_url=redis_url, api=fake_wechat.base_url)
+    harness = Harness.start(settings, fake_wechat)
+    try:
+        # the database goes away: nothing listens where the sessions now point
+        broken = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/whistle")
+        harness.services.sessions = make_sessionmaker(broken)
+        reply = harness.say(msg.text(WORKER, "配电箱漏电"))
+        assert "稍后" in reply
+        assert len(harness.services.spool.pending()) == 1
+        assert WORKER.encode() not in harness.services.spool.pending()[0].read_bytes()  # sealed on disk
+
+        # the database is back
+        engine = make_engine(good_url)
+        migrate(engine)
+        harness.services.sessions = make_sessionmaker(engine)
+        harness.services.engine = engine
+        counts = sweep(harness.services)
+        assert counts["spool_replayed"] == 1 and harness.services.spool.pending() == []
+        harness.run_jobs()
+        with harness.services.sessions() as s:
+            assert s.scalars(select(InboundMessage)).one().payload["content"] == "配电箱漏电"
+        assert any("已收到文字说明" in m.text for m in fake_wechat.sent_messages(WORKER))
     finally:
         harness.close()
