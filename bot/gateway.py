@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.metrics import count_api_error
 from bot.services import Services
 from bot.wechat.errors import WeChatAPIError, WeChatUnavailable
 from storage.db import transaction
@@ -135,6 +136,7 @@ def _template_for(services: Services, session: Session, message: OutboxMessage) 
 
 
 def _record_error(services: Services, outbox_id: int, exc: WeChatAPIError, now: datetime) -> str:
+    count_api_error(services.redis, exc.errcode)
     with transaction(services.sessions) as session:
         message = session.get(OutboxMessage, outbox_id)
         assert message is not None

@@ -23,16 +23,29 @@ _HOW = {
 }
 
 
+def _protect(corrections: dict[str, str], phrases: set[str]) -> dict[str, str]:
+    """The corrections plus every rule phrase that a correction would otherwise break (然气 → 燃气 must not turn
+    天然气 into 天燃气): such a phrase maps to itself, and the longest match wins."""
+    if not corrections:
+        return corrections
+    plain = Corrector(corrections)
+    protected = dict(corrections)
+    for phrase in phrases:
+        if phrase not in corrections and plain(phrase) != phrase:
+            protected[phrase] = phrase
+    return protected
+
+
 class TriageEngine:
     """Precompiles the rules once; :meth:`triage` is pure and safe to call from several threads."""
 
     def __init__(self, rules: RoutingRules) -> None:
         self.rules = rules
-        self._correct = Corrector(rules.lexicon.corrections)
         self._classifier = Classifier(rules.lexicon)
         self._router = Router(rules.sections, rules.default_section)
         phrases = rules.lexicon.phrases() | rules.criteria.phrases() | rules.transfers.phrases()
         phrases.discard(MORE_THAN_NINE)
+        self._correct = Corrector(_protect(rules.lexicon.corrections, phrases))
         self._scanner = Scanner(phrases)
 
     def normalize(self, text: str) -> str:
@@ -107,6 +120,8 @@ class TriageEngine:
                 f"{criterion.article}仅适用于{'、'.join(sorted(criterion.industries))}企业，"
                 f"企业登记行业为「{industry}」，未计入"
             )
+        for criterion in major.off_setting:
+            reasons.append(f"{criterion.article}的适用场所与文中描述不符（或属其他标准管辖），未计入")
 
         transfers, escalate_to = self.rules.transfers.evaluate(hits, [(c.id, c.raw) for c in categories], major.major)
         section, route_reasons = self._router.route(enterprise, [c.id for c in categories], escalate_to)

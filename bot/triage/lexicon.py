@@ -7,7 +7,14 @@ from pathlib import Path
 
 from bot.triage.categories import CATEGORY_IDS
 from bot.triage.normalize import normalize
-from bot.triage.patterns import DEFAULT_GAP, DEFAULT_WINDOW, Pattern, PatternSyntaxError, parse_pattern
+from bot.triage.patterns import (
+    DEFAULT_GAP,
+    DEFAULT_WINDOW,
+    Pattern,
+    PatternSyntaxError,
+    parse_concepts,
+    parse_pattern,
+)
 from bot.triage.tomlfile import number, read_toml, string_list
 
 TIERS = ("strong", "terms", "weak")
@@ -85,6 +92,7 @@ def load_lexicon(path: Path, problems: list[str]) -> Lexicon | None:
 
     neutral = tuple(normalize(p) for p in string_list(data.get("neutral"), f"{path}: neutral", problems))
 
+    concepts = parse_concepts(data.get("concepts"), str(path), problems)
     categories: dict[str, Category] = {}
     raw_categories = data.get("categories", {})
     if not isinstance(raw_categories, dict) or not raw_categories:
@@ -109,7 +117,7 @@ def load_lexicon(path: Path, problems: list[str]) -> Lexicon | None:
         for tier in TIERS:
             for source in string_list(body.get(tier), f"{where}.{tier}", problems):
                 try:
-                    terms.append(Term(parse_pattern(source), weights[tier]))
+                    terms.append(Term(parse_pattern(source, concepts), weights[tier]))
                 except PatternSyntaxError as exc:
                     problems.append(f"{where}.{tier}: {exc}")
         if not terms:

@@ -2,15 +2,19 @@
 
 A criterion fires when one of its triggers matches: every group of a trigger has at least one pattern that matches
 somewhere in the tip, and none of the trigger's ``unless`` patterns matches. Industry-specific clauses (第四条–第十条)
-count only when the enterprise's industry is listed or unknown.
+count only when the enterprise's industry is listed or unknown; when it is unknown, a clause with a ``setting`` also
+needs one of those patterns in the tip (a tobacco clause needs tobacco words). A clause's ``not_setting`` patterns
+(a kitchen, a fire alarm, a pharmaceutical plant) rule it out whatever the industry. Patterns may name concepts
+(``@积水``) from the file's ``[concepts]`` table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.triage.patterns import DEFAULT_GAP, Hits, Pattern, PatternSyntaxError, parse_pattern
+from bot.triage.patterns import DEFAULT_GAP, Hits, Pattern, PatternSyntaxError, parse_concepts, parse_pattern
 from bot.triage.tomlfile import read_toml, string_list
 
 
@@ -28,6 +32,8 @@ class Criterion:
     industries: frozenset[str]
     triggers: tuple[Trigger, ...]
     verified: bool = True
+    setting: tuple[Pattern, ...] = ()
+    not_setting: tuple[Pattern, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -50,6 +56,8 @@ class MajorResult:
     findings: tuple[MajorFinding, ...]
     # Clauses whose trigger matched but whose industries exclude the enterprise's industry.
     gated: tuple[Criterion, ...]
+    # Clauses whose trigger matched but whose setting the tip does not describe (or rules out).
+    off_setting: tuple[Criterion, ...] = ()
 
     @property
     def major(self) -> bool:
@@ -75,20 +83,34 @@ class MajorCriteria:
                         found.update(pattern.phrases)
                 for pattern in trigger.unless:
                     found.update(pattern.phrases)
+            for pattern in (*criterion.setting, *criterion.not_setting):
+                found.update(pattern.phrases)
         return found
 
     def evaluate(self, hits: Hits, industry: str | None) -> MajorResult:
         findings: list[MajorFinding] = []
         gated: list[Criterion] = []
+        off_setting: list[Criterion] = []
         for criterion in self.criteria:
             evidence = self._fire(criterion, hits)
             if evidence is None:
                 continue
-            if criterion.applies_to(industry):
-                findings.append(MajorFinding(criterion, evidence))
-            else:
+            if not criterion.applies_to(industry):
                 gated.append(criterion)
-        return MajorResult(tuple(findings), tuple(gated))
+            elif not self._in_setting(criterion, hits, industry):
+                off_setting.append(criterion)
+            else:
+                findings.append(MajorFinding(criterion, evidence))
+        return MajorResult(tuple(findings), tuple(gated), tuple(off_setting))
+
+    def _in_setting(self, criterion: Criterion, hits: Hits, industry: str | None) -> bool:
+        if any(hits.matches(p, self.gap, self.window) for p in criterion.not_setting):
+            return False
+        if industry is not None and criterion.industries:
+            return True  # the registered industry is the setting
+        if not criterion.setting:
+            return True
+        return any(hits.matches(p, self.gap, self.window) for p in criterion.setting)
 
     def _fire(self, criterion: Criterion, hits: Hits) -> tuple[str, ...] | None:
         for trigger in criterion.triggers:
@@ -109,11 +131,13 @@ class MajorCriteria:
         return None
 
 
-def _patterns(value: object, where: str, problems: list[str]) -> tuple[Pattern, ...]:
+def _patterns(
+    value: object, where: str, problems: list[str], concepts: Mapping[str, tuple[str, ...]]
+) -> tuple[Pattern, ...]:
     out: list[Pattern] = []
     for source in string_list(value, where, problems):
         try:
-            out.append(parse_pattern(source))
+            out.append(parse_pattern(source, concepts))
         except PatternSyntaxError as exc:
             problems.append(f"{where}: {exc}")
     return tuple(out)
@@ -130,6 +154,7 @@ def load_major_criteria(path: Path, problems: list[str]) -> MajorCriteria | None
     if not isinstance(gap, int) or not isinstance(window, int):
         problems.append(f"{path}: settings.gap and settings.window must be integers")
         gap, window = DEFAULT_GAP, 20
+    concepts = parse_concepts(data.get("concepts"), str(path), problems)
     raw = data.get("criteria")
     if not isinstance(raw, list) or not raw:
         problems.append(f"{path}: no [[criteria]] entries")
@@ -143,7 +168,17 @@ def load_major_criteria(path: Path, problems: list[str]) -> MajorCriteria | None
             continue
         cid = body.get("id")
         where = f"{path}: criteria[{index}] (id={cid!r})"
-        unknown = set(body) - {"id", "article", "text", "industries", "triggers", "verified", "note"}
+        unknown = set(body) - {
+            "id",
+            "article",
+            "text",
+            "industries",
+            "triggers",
+            "verified",
+            "note",
+            "setting",
+            "not_setting",
+        }
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         if not isinstance(cid, str) or not cid:
@@ -171,12 +206,18 @@ def load_major_criteria(path: Path, problems: list[str]) -> MajorCriteria | None
             if not isinstance(t_body, dict) or not isinstance(t_body.get("all"), list) or not t_body["all"]:
                 problems.append(f"{t_where}: needs all = [[...], ...] (groups of patterns)")
                 continue
-            groups = tuple(_patterns(group, f"{t_where}.all[{g}]", problems) for g, group in enumerate(t_body["all"]))
+            groups = tuple(
+                _patterns(group, f"{t_where}.all[{g}]", problems, concepts) for g, group in enumerate(t_body["all"])
+            )
             if any(not g for g in groups):
                 problems.append(f"{t_where}: empty group")
                 continue
-            triggers.append(Trigger(groups, _patterns(t_body.get("unless"), f"{t_where}.unless", problems)))
-        criteria.append(Criterion(cid, article.strip(), text.strip(), industries, tuple(triggers), verified))
+            triggers.append(Trigger(groups, _patterns(t_body.get("unless"), f"{t_where}.unless", problems, concepts)))
+        setting = _patterns(body.get("setting"), f"{where}.setting", problems, concepts)
+        not_setting = _patterns(body.get("not_setting"), f"{where}.not_setting", problems, concepts)
+        criteria.append(
+            Criterion(cid, article.strip(), text.strip(), industries, tuple(triggers), verified, setting, not_setting)
+        )
     if len(problems) > before:
         return None
     return MajorCriteria(tuple(criteria), gap, window)

@@ -5,7 +5,9 @@ A pattern is written as text in the rule files:
 * ``灭火器``          a literal phrase;
 * ``灭火器|灭火气``   any of several phrases (a *slot*);
 * ``泄爆片~拆``       slots in this order, each starting at most ``gap`` characters after the previous one ends;
-* ``灭火器&过期``     slots in any order, all within ``window`` characters of the first.
+* ``灭火器&过期``     slots in any order, all within ``window`` characters of the first;
+* ``@积水``           a *concept*: every phrase listed under that name in the file's ``[concepts]`` table (a concept
+                      may name other concepts), e.g. ``@积水&@熔融`` or ``@报警装置&@失效``.
 
 ``~`` and ``&`` cannot be mixed in one pattern. Ordered and near patterns never reach across a sentence end.
 All phrases of all patterns are found in one pass by :class:`Scanner` (a dict keyed by first character, then a set
@@ -14,7 +16,8 @@ lookup per candidate length), so the cost grows with the text, not with the size
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.triage.normalize import SEP, normalize
@@ -25,6 +28,50 @@ DEFAULT_WINDOW = 12
 
 class PatternSyntaxError(ValueError):
     """A pattern string cannot be parsed."""
+
+
+CONCEPT_REF = re.compile(r"@([^@~&|\s]+)")
+
+
+def expand_concepts(source: str, concepts: Mapping[str, tuple[str, ...]], depth: int = 0) -> str:
+    """Replace every ``@name`` in ``source`` by the alternatives of concept ``name`` joined with ``|``."""
+    if "@" not in source:
+        return source
+    if depth > 8:
+        raise PatternSyntaxError(f"「{source}」: concepts nested too deeply (a concept names itself?)")
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in concepts:
+            raise PatternSyntaxError(f"unknown concept @{name}")
+        return "|".join(expand_concepts(alt, concepts, depth + 1) for alt in concepts[name])
+
+    return CONCEPT_REF.sub(replace, source)
+
+
+def parse_concepts(raw: object, where: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    """The ``[concepts]`` table of a rule file: name = [phrases or @other concepts]."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: [concepts] must be a table of name = [phrases]")
+        return {}
+    concepts: dict[str, tuple[str, ...]] = {}
+    for name, value in raw.items():
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            problems.append(f"{where}: concepts.{name}: expected a non-empty list of phrases")
+            continue
+        if any(ch in v for v in value for ch in "~&"):
+            problems.append(f"{where}: concepts.{name}: phrases may not contain ~ or &")
+            continue
+        concepts[name] = tuple(v.strip() for v in value)
+    for name, value in concepts.items():
+        for alt in value:
+            try:
+                expand_concepts(alt, concepts)
+            except PatternSyntaxError as exc:
+                problems.append(f"{where}: concepts.{name}: {exc}")
+    return concepts
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +91,11 @@ class Pattern:
         return self.mode == "lit"
 
 
-def parse_pattern(source: str) -> Pattern:
-    """Parse ``source``; each phrase is normalised the same way as tip text (simplified, lower case, no spaces)."""
-    text = source.strip()
+def parse_pattern(source: str, concepts: Mapping[str, tuple[str, ...]] | None = None) -> Pattern:
+    """Parse ``source``; each phrase is normalised the same way as tip text (simplified, lower case, no spaces).
+
+    ``@name`` references are expanded from ``concepts`` first."""
+    text = expand_concepts(source.strip(), concepts or {})
     if not text:
         raise PatternSyntaxError("empty pattern")
     if "~" in text and "&" in text:
@@ -66,7 +115,8 @@ def parse_pattern(source: str) -> Pattern:
             phrase = normalize(raw)
             if not phrase or SEP in phrase:
                 raise PatternSyntaxError(f"「{source}」has an empty or punctuation-only phrase")
-            alts.append(phrase)
+            if phrase not in alts:
+                alts.append(phrase)
         slots.append(tuple(alts))
     return Pattern(source=source, slots=tuple(slots), mode=mode)
 
