@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "media": {"dir": "var/media", "max_bytes": 20 * 1024 * 1024},
     "security": {"identity_key": ""},
     "report": {"draft_window_seconds": 300, "reference_prefix": "AQ", "timezone": "Asia/Shanghai"},
-    "webhook": {"max_body_bytes": 64 * 1024, "max_clock_skew_seconds": 0},
+    "webhook": {"max_body_bytes": 64 * 1024, "max_clock_skew_seconds": 300, "per_user_per_minute": 30},
     "routing": {
         "default_section": "office",
         "enterprises": "",
@@ -142,6 +142,7 @@ class Settings:
     timezone: ZoneInfo
     webhook_max_body_bytes: int
     webhook_max_clock_skew_seconds: int
+    webhook_per_user_per_minute: int
     routing: RoutingSettings
     deadlines: DeadlineSettings
     bureau_name: str
@@ -341,6 +342,7 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         timezone=tz,
         webhook_max_body_bytes=c.positive("webhook", "max_body_bytes", int),
         webhook_max_clock_skew_seconds=c.get("webhook", "max_clock_skew_seconds", int),
+        webhook_per_user_per_minute=c.positive("webhook", "per_user_per_minute", int),
         routing=routing,
         deadlines=_deadlines(c),
         bureau_name=c.get("bureau", "name", str, required=True),

@@ -7,12 +7,13 @@ causes nothing new, even when it arrives while the first try is still running.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot.services import Services
 from bot.wechat.protocol import Envelope, parse_xml, to_inbound
+from handlers import texts
 from handlers.dispatch import handle
 from handlers.inbound import Inbound
 from handlers.inspection import Desk
@@ -20,7 +21,7 @@ from handlers.outcome import JobRequest, Outcome
 from handlers.report import Conversation
 from handlers.staff import bind, handle_staff
 from storage.db import transaction
-from storage.inbound import claim_inbound
+from storage.inbound import claim_inbound, recent_count
 from storage.inspectors import inspector_by_digest
 from storage.models import InboundMessage, Inspector, Reporter
 from storage.outbox import add_message, held_messages
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # Events that do not come from the user acting in the chat: they neither open the 48-hour window nor release
 # messages held for it.
 PASSIVE_EVENTS = frozenset({"location", "unsubscribe", "view", "templatesendjobfinish"})
+RATE_WINDOW = timedelta(minutes=1)
 
 
 def accept(services: Services, envelope: Envelope) -> str | None:
@@ -65,6 +67,13 @@ def accept(services: Services, envelope: Envelope) -> str | None:
 def _decide(
     services: Services, session: Session, reporter: Reporter, inbound: Inbound, message: InboundMessage, now: datetime
 ) -> Outcome:
+    limit = services.settings.webhook_per_user_per_minute
+    if inbound.kind != "event":
+        sent = recent_count(session, reporter.id, now - RATE_WINDOW)
+        if sent > limit:
+            # Kept (the row is stored) but not acted on; told once, then silence, so a flood cannot make us flood.
+            log.warning("sender over the rate limit", extra={"inbound_id": message.id, "recent": sent})
+            return Outcome(texts.RATE_LIMITED if sent == limit + 1 else None)
     inspector = inspector_by_digest(session, reporter.digest)
     if inspector is not None and inbound.event == "unsubscribe":
         inspector.subscribed = False

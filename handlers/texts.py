@@ -69,6 +69,7 @@ ENTERPRISE_NOTED = "谢谢！已记录：{reference} 涉及的企业是“{answe
 ENTERPRISE_UNKNOWN_NOTED = "好的，{reference} 将按隐患类别分派处理。"
 LINKED_DUPLICATE = "您举报的 {reference} 与已在处理的案件 {original} 是同一隐患，已合并办理，处理结果同样会告诉您。"
 
+RATE_LIMITED = "您发送得太快了，请稍等一分钟再发。刚才收到的内容已经保存。"
 SPOOLED = "已收到，系统正忙，稍后会把处理结果发给您。"
 
 UNSUPPORTED = "暂时不支持这种消息。请发送照片、文字、语音、视频或位置来举报隐患，回复“帮助”查看说明。"

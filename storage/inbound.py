@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.db import dialect_insert
@@ -51,3 +51,13 @@ def claim_inbound(
 def messages_of_draft(session: Session, draft_id: int) -> list[InboundMessage]:
     stmt = select(InboundMessage).where(InboundMessage.draft_id == draft_id).order_by(InboundMessage.id)
     return list(session.scalars(stmt))
+
+
+def recent_count(session: Session, reporter_id: int, since: datetime) -> int:
+    """How many messages this sender sent since `since` (for the per-user rate limit)."""
+    stmt = (
+        select(func.count())
+        .select_from(InboundMessage)
+        .where(InboundMessage.reporter_id == reporter_id, InboundMessage.received_at >= since)
+    )
+    return int(session.scalar(stmt) or 0)

@@ -88,6 +88,7 @@ class InboundMessage(Base):
     """Every accepted message or event, once. `dedupe_key` is the platform's retry identity."""
 
     __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_reporter_received", "reporter_id", "received_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)

@@ -139,3 +139,16 @@ def test_a_dead_database_spools_the_message_and_the_sweeper_replays_it(tmp_path,
         assert any("已收到文字说明" in m.text for m in fake_wechat.sent_messages(WORKER))
     finally:
         harness.close()
+
+
+def test_a_flood_from_one_sender_is_stopped_without_losing_the_first_tips(harness):
+    limit = harness.settings.webhook_per_user_per_minute
+    replies = [harness.say(msg.text(WORKER, f"第{i}条 配电箱漏电")) for i in range(limit + 5)]
+    assert all("已收到" in r for r in replies[:limit])
+    assert "太快" in replies[limit] and replies[limit + 1 :] == [""] * 4
+    assert count(harness, InboundMessage) == limit + 5  # every message is kept
+    assert "已收到" in harness.say(msg.text("oSomeoneElse", "另一个人的举报"))  # others are not affected
+    harness.clock.advance(61)
+    assert "案件编号" in harness.say(msg.text(WORKER, "提交"))
+    with harness.services.sessions() as s:
+        assert len(s.scalars(select(Case)).one().text.splitlines()) == limit

@@ -207,6 +207,7 @@ def upgrade() -> None:
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inbound_messages_draft_id"), ["draft_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_inbound_messages_reporter_id"), ["reporter_id"], unique=False)
+        batch_op.create_index("ix_inbound_reporter_received", ["reporter_id", "received_at"], unique=False)
 
     op.create_table(
         "invitations",
@@ -325,6 +326,7 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_table("invitations")
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbound_reporter_received")
         batch_op.drop_index(batch_op.f("ix_inbound_messages_reporter_id"))
         batch_op.drop_index(batch_op.f("ix_inbound_messages_draft_id"))
 
