@@ -38,12 +38,5 @@ def check_everything(settings: Settings) -> CheckReport:
         return report
     from bot.triage import validate_rules
 
-    report.problems += validate_rules(
-        sections=[s.as_dict() for s in settings.sections],
-        default_section=r.default_section,
-        enterprises_csv=r.enterprises,
-        lexicon_path=r.lexicon,
-        major_criteria_path=r.major_criteria,
-        transfers_path=r.transfers,
-    )
+    report.problems += validate_rules(**settings.rule_sources())
     return report

@@ -151,6 +151,18 @@ class Settings:
     sections: tuple[SectionSettings, ...] = field(default_factory=tuple)
     source: str = "defaults"
 
+    def rule_sources(self) -> dict[str, Any]:
+        """The arguments of bot.triage.load_routing_rules / validate_rules, from this configuration."""
+        r = self.routing
+        return {
+            "sections": [s.as_dict() for s in self.sections],
+            "default_section": r.default_section,
+            "enterprises_csv": r.enterprises,
+            "lexicon_path": r.lexicon,
+            "major_criteria_path": r.major_criteria,
+            "transfers_path": r.transfers,
+        }
+
 
 def load_settings(
     path: str | os.PathLike[str] | None = None,

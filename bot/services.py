@@ -90,15 +90,7 @@ class Services:
     def triage(self) -> TriageEngine:
         from bot.triage import TriageEngine, load_routing_rules
 
-        r = self.settings.routing
-        rules = load_routing_rules(
-            sections=[s.as_dict() for s in self.settings.sections],
-            default_section=r.default_section,
-            enterprises_csv=r.enterprises,
-            lexicon_path=r.lexicon,
-            major_criteria_path=r.major_criteria,
-            transfers_path=r.transfers,
-        )
+        rules = load_routing_rules(**self.settings.rule_sources())
         return TriageEngine(rules)
 
     def close(self) -> None:

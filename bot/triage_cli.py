@@ -10,17 +10,7 @@ from bot.triage import TriageEngine, load_routing_rules
 
 
 def engine_for(settings: Settings) -> TriageEngine:
-    r = settings.routing
-    return TriageEngine(
-        load_routing_rules(
-            sections=[s.as_dict() for s in settings.sections],
-            default_section=r.default_section,
-            enterprises_csv=r.enterprises,
-            lexicon_path=r.lexicon,
-            major_criteria_path=r.major_criteria,
-            transfers_path=r.transfers,
-        )
-    )
+    return TriageEngine(load_routing_rules(**settings.rule_sources()))
 
 
 def triage_one(settings: Settings, text: str, enterprise: str | None, *, as_json: bool) -> str:

@@ -4,20 +4,18 @@ once when the tip does not say), link repeats of an open case, and route it, sto
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-
-from sqlalchemy.orm import Session
+from datetime import timedelta
 
 from bot.duplicates import find_original
 from bot.services import Services
 from handlers import texts
 from handlers.inspection import announce
+from handlers.notify import to_reporter
 from handlers.outcome import JobRequest
 from storage.cases import record_event
 from storage.db import transaction
 from storage.media import media_of_case
 from storage.models import Case
-from storage.outbox import add_message
 
 log = logging.getLogger(__name__)
 TRIAGE_ACTOR = "triage"
@@ -45,27 +43,19 @@ def triage(services: Services, case_id: int) -> str:
         if result.needs_enterprise and case.question_asked_at is None and not case.enterprise_hint:
             case.question, case.question_asked_at = "enterprise", now
             case.question_expires_at = now + QUESTION_LIFETIME
-            jobs += _tell(session, case, texts.ASK_ENTERPRISE.format(reference=case.reference), "ask-enterprise", now)
+            jobs += to_reporter(
+                session, case, texts.ASK_ENTERPRISE.format(reference=case.reference), now, "ask-enterprise"
+            )
         original = find_original(session, case) if case.duplicate_of_id is None else None
         if original is not None:
             first, reason = original
             case.duplicate_of_id = first.id
             record_event(session, case, TRIAGE_ACTOR, "duplicate", note=f"与 {first.reference} 为同一隐患：{reason}")
             body = texts.LINKED_DUPLICATE.format(reference=case.reference, original=first.reference)
-            jobs += _tell(session, case, body, "duplicate", now)
+            jobs += to_reporter(session, case, body, now, "duplicate")
         if case.duplicate_of_id is None:
             jobs += announce(session, case, services.settings.timezone, now, f"routed:{case.section_id}")
         reference = case.reference
     services.queue.submit(jobs)
     log.info("case triaged", extra={"case": reference, "section": result.section, "major": result.major})
     return "done"
-
-
-def _tell(session: Session, case: Case, body: str, what: str, now: datetime) -> list[JobRequest]:
-    queued = add_message(
-        session, reporter_id=case.reporter_id, body=body, now=now, case_id=case.id, dedupe_key=f"case:{case.id}:{what}"
-    )
-    if queued is None:
-        return []
-    session.flush()
-    return [JobRequest("deliver_message", queued.id)]
