@@ -50,7 +50,7 @@ def fetch_media(services: Services, media_id: int) -> str:
         media_id,
         "stored",
         path=path,
-        content_type=downloaded.content_type,
+        content_type=downloaded.content_type[:128],
         size=len(downloaded.content),
     )
 

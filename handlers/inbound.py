@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -51,4 +52,6 @@ class Inbound:
         if self.msg_id:
             return f"msg:{self.msg_id}"
         stamp = int(self.created_at.timestamp())
-        return f"evt:{self.event or self.kind}:{stamp}:{self.event_key or ''}"[:120]
+        key = f"evt:{self.event or self.kind}:{stamp}:{self.event_key or ''}"
+        # Long event keys (menu URLs) are hashed, so the whole key fits its column and stays unique.
+        return key if len(key) <= 100 else "evt:h:" + hashlib.sha256(key.encode()).hexdigest()

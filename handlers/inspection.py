@@ -128,8 +128,8 @@ def _transfer(desk: Desk, case: Case, department: str) -> Outcome:
 
 def _duplicate(desk: Desk, case: Case, original_ref: str) -> Outcome:
     _need(original_ref, "原案件编号", f"重复 {case.reference} AQ-20260101-0001")
-    original = case_store.find_case(desk.session, original_ref.split()[0])
-    if original is None or original.id == case.id:
+    original = _case_for(desk, original_ref.split()[0])  # the original must be one this inspector may see too
+    if original.id == case.id:
         raise Refusal(texts.NOT_A_CASE.format(reference=original_ref))
     case.duplicate_of_id = original.id
     return _moved(desk, case, "duplicate", f"与 {original.reference} 为同一隐患", f"并入 {original.reference}")
@@ -272,7 +272,8 @@ def _list(desk: Desk) -> Outcome:
 
 
 def _stats(desk: Desk) -> Outcome:
-    stats = campaign_stats(desk.session, desk.now)
+    section = None if desk.inspector.role == "leader" else desk.inspector.section_id
+    stats = campaign_stats(desk.session, desk.now, section_id=section)
     lines = [
         texts.STATS_HEADER.format(
             total=stats.total,

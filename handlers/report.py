@@ -294,7 +294,7 @@ def _set_place(case: Case, messages: list[InboundMessage]) -> None:
             chosen = source[-1]
             case.latitude = chosen.get("latitude")
             case.longitude = chosen.get("longitude")
-            case.place = chosen.get("label") or None
+            case.place = (chosen.get("label") or "")[:255] or None
             case.location_source = origin
             return
 

@@ -34,8 +34,13 @@ class CampaignStats:
         return finished / counted if counted else 0.0
 
 
-def campaign_stats(session: Session, now: datetime, since: datetime | None = None) -> CampaignStats:
+def campaign_stats(
+    session: Session, now: datetime, since: datetime | None = None, section_id: str | None = None
+) -> CampaignStats:
+    """All cases (a bureau leader's view), or one section's when `section_id` is given."""
     stmt = select(Case)
+    if section_id is not None:
+        stmt = stmt.where(Case.section_id == section_id)
     if since is not None:
         stmt = stmt.where(Case.submitted_at >= since)
     stats = CampaignStats()

@@ -41,13 +41,15 @@ def sign(*parts: str) -> str:
 def check_signature(token: str, signature: str, timestamp: str, nonce: str) -> None:
     if not (signature and timestamp and nonce):
         raise Forbidden("missing signature, timestamp or nonce")
+    if not signature.isascii():
+        raise Forbidden("signature is not hexadecimal")
     if not hmac.compare_digest(sign(token, timestamp, nonce), signature.lower()):
         raise Forbidden("signature mismatch")
 
 
 def check_timestamp(timestamp: str, max_skew_seconds: int, now: float | None = None) -> None:
     """Refuse replays of old signed requests (and nonsense timestamps). 0 disables the age check."""
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Forbidden("timestamp is not a number of seconds")
     if max_skew_seconds and abs((now or time.time()) - int(timestamp)) > max_skew_seconds:
         raise Forbidden("timestamp too far from now")
@@ -70,8 +72,10 @@ class AesCodec:
         encrypted = envelope.get("Encrypt", "")
         if not encrypted:
             raise Malformed("no Encrypt element")
-        if not msg_signature or not hmac.compare_digest(
-            sign(self.token, timestamp, nonce, encrypted), msg_signature.lower()
+        if (
+            not msg_signature
+            or not msg_signature.isascii()
+            or not hmac.compare_digest(sign(self.token, timestamp, nonce, encrypted), msg_signature.lower())
         ):
             raise Forbidden("msg_signature mismatch")
         try:
@@ -119,13 +123,26 @@ class Envelope:
     inbound: Inbound
 
 
+# Far above anything the platform sends, and within what the database columns hold.
+FIELD_LIMITS = {
+    "FromUserName": 128,
+    "MsgType": 32,
+    "MsgId": 64,
+    "MsgID": 64,
+    "MediaId": 256,
+    "ThumbMediaId": 256,
+    "Event": 64,
+}
+
+
 def to_inbound(fields: dict[str, str]) -> Envelope:
     """Map the platform's fields to an Inbound. Missing essentials are Malformed; odd values are tolerated."""
     sender, kind = fields.get("FromUserName", ""), fields.get("MsgType", "").lower()
     if not sender or not kind:
         raise Malformed("FromUserName or MsgType missing")
-    if len(sender) > 128:
-        raise Malformed("FromUserName too long")
+    for name, limit in FIELD_LIMITS.items():
+        if len(fields.get(name, "")) > limit:
+            raise Malformed(f"{name} longer than {limit} characters")
     values: dict[str, Any] = {
         "kind": kind,
         "created_at": _created_at(fields.get("CreateTime", "")),

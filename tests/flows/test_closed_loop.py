@@ -233,3 +233,11 @@ def test_leaders_see_the_campaign_figures(harness):
     harness.run_jobs()
     figures = staff_says(harness, ZHAO, "统计")
     assert "共收到举报2件" in figures and "可能重大隐患1件" in figures and "工业股" in figures
+
+
+def test_inspectors_see_their_own_section_figures_only(harness):
+    report(harness, "宏达机械除尘器泄爆片被拆了")
+    report(harness, "万佳超市安全出口被锁", who="oWorker-3")
+    harness.run_jobs()
+    figures = staff_says(harness, ZHOU, "统计")
+    assert "共收到举报1件" in figures and "工业股" not in figures
