@@ -93,8 +93,8 @@ class _Scan:
         escalate_after = timedelta(hours=d.escalate_leaders_after_hours)
         for case in cases_near_deadline(self.session, self.now + remind_before):
             kind, due = current_deadline(case)
-            if kind is None or due is None:
-                continue
+            if kind is None or due is None or case.triage_status == "pending":
+                continue  # not routed yet: its section is not known, and triage follows within seconds
             section = self.section_of(case)
             fields = {
                 "reference": case.reference,
@@ -106,7 +106,7 @@ class _Scan:
             occasion = f"case:{case.id}:{{stage}}:{kind}:{int(due.timestamp())}"
             priority = bool(case.major)
             if self.now < due:
-                if self.now >= due - remind_before:
+                if self.now >= due - lead_time(case, kind, due, remind_before):
                     self.notices.append(
                         _Notice(
                             "reminders",
@@ -248,3 +248,11 @@ def scan(services: Services) -> dict[str, int]:
         services.queue.submit(jobs)
         log.info("deadline messages queued", extra={"counts": counts})
     return counts
+
+
+def lead_time(case: Case, kind: str, due: datetime, remind_before: timedelta) -> timedelta:
+    """How long before a deadline to remind. A short deadline (accepting within 8 working hours may be only a few
+    hours away) is reminded at half its span, not at once: a reminder seconds after the card helps nobody."""
+    if kind == "accept":
+        return min(remind_before, (due - case.submitted_at) / 2)
+    return remind_before

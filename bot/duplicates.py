@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.media.photos import hamming
@@ -18,32 +19,57 @@ SIMILAR_TEXT = 0.45
 SAME_PLACE_METRES = 150.0
 SAME_PHOTO_BITS = 6
 CANDIDATES = 300
+NEAR_DEGREES = 0.002  # about 200 m of latitude: the box the distance check then refines
 
 
 def find_original(session: Session, case: Case) -> tuple[Case, str] | None:
-    """The earliest open case this one repeats, with the reason in words; None when it is new."""
-    stmt = (
-        select(Case)
-        .where(
-            Case.id != case.id,
-            Case.id < case.id,
-            Case.status.in_(OPEN_STATUSES),
-            Case.duplicate_of_id.is_(None),
-            Case.submitted_at >= case.submitted_at - LOOKBACK,
-        )
-        .order_by(Case.id)
-        .limit(CANDIDATES)
+    """The earliest open case this one repeats, with the reason in words; None when it is new.
+
+    Candidates are narrowed in SQL (same enterprise, or nearby, or sharing a photo hash), so a large backlog of open
+    cases costs an index lookup, not a scan.
+    """
+    recent = (
+        Case.id < case.id,
+        Case.status.in_(OPEN_STATUSES),
+        Case.duplicate_of_id.is_(None),
+        Case.submitted_at >= case.submitted_at - LOOKBACK,
     )
-    candidates = list(session.scalars(stmt))
-    if not candidates:
+    mine = _phashes(session, [case.id]).get(case.id, [])
+    by_photo = _photo_matches(session, mine, recent)
+    clauses = []
+    if case.enterprise:
+        clauses.append(Case.enterprise == case.enterprise)
+    if case.latitude is not None and case.longitude is not None:
+        clauses.append(
+            and_(
+                Case.latitude.between(case.latitude - NEAR_DEGREES, case.latitude + NEAR_DEGREES),
+                Case.longitude.between(case.longitude - NEAR_DEGREES, case.longitude + NEAR_DEGREES),
+            )
+        )
+    if by_photo:
+        clauses.append(Case.id.in_(by_photo))
+    if not clauses:
         return None
-    hashes = _phashes(session, [case.id, *(c.id for c in candidates)])
-    mine = hashes.get(case.id, [])
+    stmt = select(Case).where(*recent, or_(*clauses)).order_by(Case.id).limit(CANDIDATES)
+    candidates = list(session.scalars(stmt))
+    hashes = _phashes(session, [c.id for c in candidates])
     for other in candidates:
         reason = _same_hazard(case, other, mine, hashes.get(other.id, []))
         if reason:
             return other, reason
     return None
+
+
+def _photo_matches(session: Session, mine: list[str], recent: tuple[Any, ...]) -> list[int]:
+    """Open cases with a photo within SAME_PHOTO_BITS of one of ours (hashes compared here: SQL has no popcount)."""
+    if not mine:
+        return []
+    rows = session.execute(
+        select(Media.case_id, Media.phash).join(Case, Case.id == Media.case_id).where(*recent, Media.phash.is_not(None))
+    )
+    return sorted(
+        {cid for cid, ph in rows if cid is not None and ph and any(hamming(ph, m) <= SAME_PHOTO_BITS for m in mine)}
+    )
 
 
 def _same_hazard(case: Case, other: Case, mine: list[str], theirs: list[str]) -> str | None:

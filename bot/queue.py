@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 INTAKE_QUEUE = "whistle-intake"
 OUTBOX_QUEUE = "whistle-outbox"
-QUEUES = (INTAKE_QUEUE, OUTBOX_QUEUE)
+# Workers take deliveries first: each is a few milliseconds, and a case card should not wait behind a triage backlog.
+QUEUES = (OUTBOX_QUEUE, INTAKE_QUEUE)
 
 JOB_FUNCTIONS = {
     "download_media": "bot.jobs.download_media",

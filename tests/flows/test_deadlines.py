@@ -90,6 +90,9 @@ def new_case(h: Harness, text: str, **fields: Any) -> int:
     assert reference, done
     h.run_jobs()  # triage first, so that it does not overwrite what the test sets below
     fields = {"section_id": "industry", "status": "submitted", "major": False, **fields}  # whatever triage found
+    if "accept_due_at" in fields and "submitted_at" not in fields:
+        # a long accept window, so the reminder lead is remind_before_hours (see lead_time for short windows)
+        fields["submitted_at"] = fields["accept_due_at"] - timedelta(days=10)
     with transaction(h.services.sessions) as s:
         case = s.scalars(select(Case).where(Case.reference == reference.group(1))).one()
         for name, value in fields.items():
@@ -266,7 +269,9 @@ def test_no_digest_for_a_section_with_nothing_open_that_morning(h):
     h.clock.now = local(2026, 12, 1, 8, 30)
     assert scan(h.services)["digests"] == 0  # nothing open anywhere
     h.clock.now = local(2026, 12, 1, 10, 0)
-    new_case(h, "商场消防通道堵塞", section_id="commerce", accept_due_at=local(2026, 12, 3, 10, 0))
+    new_case(
+        h, "商场消防通道堵塞", section_id="commerce", accept_due_at=local(2026, 12, 3, 10, 0), submitted_at=h.clock.now
+    )
     assert scan(h.services)["digests"] == 0  # not "good morning" at ten: its card went out when it was routed
     h.clock.now = local(2026, 12, 2, 8, 0)
     assert scan(h.services)["digests"] == 1
@@ -290,6 +295,21 @@ def test_an_unrouted_case_belongs_to_the_default_section(h):
     new_case(h, "不知道哪个股室的隐患", section_id=None, accept_due_at=START + timedelta(hours=1))
     assert scan(h.services)["reminders"] == 1
     assert only(delivered(h, "【提醒】")) == {OFFICE: 1}
+
+
+def test_a_case_not_yet_triaged_gets_no_reminder_until_it_is_routed(h):
+    case_id = new_case(h, "车间里有人抽烟", accept_due_at=START + timedelta(hours=1), triage_status="pending")
+    assert nothing(scan(h.services))
+    change(h, case_id, triage_status="done")
+    assert scan(h.services)["reminders"] == 3
+
+
+def test_a_short_accept_window_is_reminded_at_half_its_span_not_at_once(h):
+    due = START + timedelta(hours=8)
+    new_case(h, "配电箱没有门", accept_due_at=due, submitted_at=START)
+    assert nothing(scan(h.services))  # 8 h away, inside the 24 h window, but only just submitted
+    h.clock.now = START + timedelta(hours=4)
+    assert scan(h.services)["reminders"] == 3
 
 
 def test_a_section_with_no_staff_is_fine(h):
