@@ -783,7 +783,10 @@ def main() -> None:
     finally:
         fake.stop()
         if embedded is not None:
-            embedded.shutdown()
+            try:
+                embedded.shutdown()
+            except redis.RedisError:  # the embedded server may refuse a graceful stop while clients linger
+                pass
 
 
 if __name__ == "__main__":
