@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import csv
 import http.client
 import json
@@ -783,10 +784,9 @@ def main() -> None:
     finally:
         fake.stop()
         if embedded is not None:
-            try:
+            # the embedded server may refuse a graceful stop while clients linger
+            with contextlib.suppress(redis_lib.RedisError):
                 embedded.shutdown()
-            except redis.RedisError:  # the embedded server may refuse a graceful stop while clients linger
-                pass
 
 
 if __name__ == "__main__":
