@@ -28,6 +28,7 @@ GRACE = timedelta(seconds=30)  # leave fresh rows to the enqueue that follows th
 
 def sweep(services: Services, grace: timedelta = GRACE) -> dict[str, int]:
     replayed = services.spool.replay(lambda xml: accept_spooled(services, xml))
+    services.queue.clean()
     now = services.clock()
     with services.sessions() as session:
         found: dict[JobKind, list[int]] = {

@@ -1,18 +1,37 @@
-"""`whistle worker`: an RQ worker (with the scheduler for delayed jobs) plus the sweeper thread."""
+"""`whistle worker`: an RQ worker, its scheduler (delayed jobs and retries) and the sweeper thread.
+
+The scheduler runs in a process of its own, started (fresh interpreter, nothing inherited) before this process opens
+any database connection. RQ would otherwise fork it from the worker later, and the child would inherit the worker's
+database sockets: a worker killed mid-transaction would then leave that transaction open on the server, holding its
+row locks, for as long as the scheduler lives.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import multiprocessing
+import os
+import time
+
+import redis
 from rq import SimpleWorker
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from bot import jobs
 from bot.config import Settings
-from bot.services import build_services
+from bot.queue import QUEUES
+from bot.services import build_services, resolve_redis_url
 from bot.sweeper import SweeperThread
+
+log = logging.getLogger(__name__)
+SCHEDULER_INTERVAL = 1.0
 
 
 def work(settings: Settings, *, burst: bool, sweep_interval: float) -> bool:
     """Jobs run in this process (no fork per job): cheap, and the services are built once."""
+    scheduler = None if burst else start_scheduler(resolve_redis_url(settings))
     services = build_services(settings, role="worker")
     jobs.use_services(services)
     sweeper = None
@@ -21,8 +40,40 @@ def work(settings: Settings, *, burst: bool, sweep_interval: float) -> bool:
         sweeper.start()
     worker = SimpleWorker(list(services.queue.queues.values()), connection=services.redis, serializer=JSONSerializer)
     try:
-        return bool(worker.work(burst=burst, with_scheduler=True, logging_level="INFO"))
+        # In burst mode RQ moves due scheduled jobs itself, in this process, without forking.
+        return bool(worker.work(burst=burst, with_scheduler=burst, logging_level="INFO"))
     finally:
         if sweeper is not None:
             sweeper.stop()
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.join(10)
         services.close()
+
+
+def start_scheduler(redis_url: str) -> multiprocessing.process.BaseProcess:
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(
+        target=run_scheduler, args=(redis_url, list(QUEUES), os.getpid()), name="whistle-scheduler", daemon=True
+    )
+    process.start()
+    return process
+
+
+def run_scheduler(redis_url: str, queue_names: list[str], parent: int) -> None:
+    """RQ's scheduler loop, which also ends when the worker that started it is gone (even after a SIGKILL)."""
+    connection = redis.Redis.from_url(redis_url)
+    scheduler = RQScheduler(queue_names, connection=connection, serializer=JSONSerializer)
+    try:
+        while os.getppid() == parent:
+            try:
+                if scheduler.should_reacquire_locks:
+                    scheduler.acquire_locks()
+                scheduler.heartbeat()
+                scheduler.enqueue_scheduled_jobs()
+            except redis.RedisError as exc:
+                log.warning("scheduler: redis unavailable", extra={"error": type(exc).__name__})
+            time.sleep(SCHEDULER_INTERVAL)
+    finally:
+        with contextlib.suppress(redis.RedisError):
+            scheduler.release_locks()

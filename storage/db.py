@@ -33,7 +33,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_timeout", 2)
-    return create_engine(url, connect_args={"connect_timeout": 3}, **kwargs)
+    engine = create_engine(url, connect_args={"connect_timeout": 3}, **kwargs)
+    event.listen(engine, "connect", _postgres_session_limits)
+    return engine
+
+
+def _postgres_session_limits(dbapi_connection: Any, _record: Any) -> None:
+    """Server-side safety nets: a process killed mid-transaction whose socket lives on in a forked child (RQ forks
+    its scheduler) would otherwise hold its row locks forever, and a stuck lock wait would hang a job."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET idle_in_transaction_session_timeout = '60s'")
+        cursor.execute("SET lock_timeout = '30s'")
+    dbapi_connection.commit()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
