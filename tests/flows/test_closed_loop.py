@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.wechat import messages as msg
-from storage.models import Case, CaseEvent, Media, OutboxMessage
+from storage.cases import events_of
+from storage.models import Case, Media, OutboxMessage
 from tests.support.images import jpeg_bytes
 
 WORKER = "oWorker-story-0001"
@@ -110,7 +111,7 @@ def test_a_report_travels_the_whole_loop_and_the_reporter_hears_every_step(harne
     with harness.services.sessions() as s:
         case = s.scalars(select(Case)).one()
         assert case.status == "rectifying"
-        steps = [e.to_status for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))]
+        steps = [e.to_status for e in events_of(s, case.id)]
         assert steps[0] == "submitted" and "accepted" in steps and "rectified" in steps
         assert steps.index("accepted") < steps.index("rectifying") < steps.index("rectified") < steps.index("closed")
         assert steps[-1] == "rectifying"

@@ -146,7 +146,7 @@ def test_script_as_an_inspector_question_and_note_reaches_the_reporter_verbatim(
     say(harness, WANG, f"受理 {ref_a}")
     assert "不予受理" in say(harness, WANG, f"不予受理 {ref_a} {note}")
     with harness.services.sessions() as s:
-        notes = [e.note for e in s.scalars(select(CaseEvent))]
+        notes = [e.note for e in s.scalars(select(CaseEvent).order_by(CaseEvent.id))]
     assert note in notes
 
 
