@@ -43,8 +43,7 @@ def reply_to_service(conv: Conversation, inbound: Inbound, message: InboundMessa
 
 
 def _relay(conv: Conversation, case: Case, answer: str) -> Outcome:
-    asker = conv.session.get(Inspector, case.question_by) if case.question_by else None
-    people = [asker] if asker is not None and asker.active else staff_of(conv.session, case.section_id, SECTION_STAFF)
+    people = _askers(conv, case)
     case.question, case.question_expires_at = "evidence", conv.now + EVIDENCE_WINDOW  # photos may follow a while
     event_id = lifecycle.note(conv.session, case, actor=REPORTER, text=f"举报人回复：{answer}", at=conv.now)
     body = texts.REPORTER_ANSWER.format(reference=case.reference, answer=answer)
@@ -63,8 +62,16 @@ def _evidence(conv: Conversation, case: Case, inbound: Inbound, message: Inbound
     )
     conv.session.add(media)
     conv.session.flush()
-    lifecycle.note(conv.session, case, actor=REPORTER, text="举报人补充了照片", at=conv.now)
-    return Outcome(texts.ANSWER_RELAYED, [JobRequest("download_media", media.id)])
+    event_id = lifecycle.note(conv.session, case, actor=REPORTER, text="举报人补充了照片", at=conv.now)
+    body = texts.REPORTER_PHOTO.format(reference=case.reference)
+    jobs = notify.to_staff(conv.session, _askers(conv, case), body, conv.now, f"event:{event_id}", case=case)
+    return Outcome(texts.ANSWER_RELAYED, [JobRequest("download_media", media.id), *jobs])
+
+
+def _askers(conv: Conversation, case: Case) -> list[Inspector]:
+    """The inspector who asked, if still active; else the section's staff."""
+    asker = conv.session.get(Inspector, case.question_by) if case.question_by else None
+    return [asker] if asker is not None and asker.active else staff_of(conv.session, case.section_id, SECTION_STAFF)
 
 
 def _confirm(conv: Conversation, case: Case, text: str) -> Outcome | None:

@@ -172,6 +172,7 @@ CARD_TITLE_MAJOR = "可能重大隐患，请立即处理"
 CARD_MAJOR = "可能重大事故隐患：{reasons}\n"
 CARD_TRANSFERS = "\n建议移交/告知：{departments}"
 REPORTER_ANSWER = "举报人就 {reference} 回复：{answer}"
+REPORTER_PHOTO = "举报人就 {reference} 补充了照片，回复“查看 {reference}”查看。"
 REPORTER_OBJECTED = "举报人对 {reference} 的不予受理提出异议：{reason}\n请在30日内重新核查。"
 REPORTER_NOT_FIXED = "举报人反映 {reference} 的隐患仍未消除，案件已重新打开（整改中），请再次核查。{detail}"
 

@@ -242,3 +242,19 @@ def test_inspectors_see_their_own_section_figures_only(harness):
     harness.run_jobs()
     figures = staff_says(harness, ZHOU, "统计")
     assert "共收到举报1件" in figures and "工业股" not in figures
+
+
+def test_a_photo_in_answer_to_a_question_reaches_the_case_and_the_inspector_hears_of_it(harness):
+    staff_says(harness, WANG, "帮助")
+    ref = report(harness, "宏达机械配电箱门坏了")
+    harness.run_jobs()
+    staff_says(harness, WANG, f"问 {ref} 能拍张照片吗？")
+    harness.run_jobs()
+    harness.fake.add_media("ANSWER-PHOTO", jpeg_bytes((90, 60)), content_type="image/jpeg")
+    assert "已转告" in harness.say(msg.image(WORKER, "ANSWER-PHOTO"))
+    harness.run_jobs()
+    assert any("补充了照片" in t and ref in t for t in texts_to(harness, WANG))
+    with harness.services.sessions() as s:
+        photo = s.scalars(select(Media).where(Media.platform_media_id == "ANSWER-PHOTO")).one()
+        assert photo.status == "stored" and photo.case_id is not None
+    assert "照片：1张" in staff_says(harness, WANG, f"查看 {ref}")
