@@ -21,8 +21,7 @@ from handlers.outcome import JobRequest, Outcome
 from handlers.report import Conversation
 from handlers.staff import bind, handle_staff
 from storage.db import transaction
-from storage.inbound import claim_inbound, recent_count
-from storage.inspectors import inspector_by_digest
+from storage.inbound import claim_inbound, sender_state
 from storage.models import InboundMessage, Inspector, Reporter
 from storage.outbox import add_message, held_messages
 from storage.reporters import reporter_for, touch_inbound
@@ -68,23 +67,25 @@ def _decide(
     services: Services, session: Session, reporter: Reporter, inbound: Inbound, message: InboundMessage, now: datetime
 ) -> Outcome:
     limit = services.settings.webhook_per_user_per_minute
+    state = sender_state(session, reporter_id=reporter.id, digest=reporter.digest, since=now - RATE_WINDOW)
     if inbound.kind != "event":
-        sent = recent_count(session, reporter.id, now - RATE_WINDOW)
+        sent = state.recent
         if sent > limit:
             # Kept (the row is stored) but not acted on; told once, then silence, so a flood cannot make us flood.
             log.warning("sender over the rate limit", extra={"inbound_id": message.id, "recent": sent})
             return Outcome(texts.RATE_LIMITED if sent == limit + 1 else None)
-    inspector = inspector_by_digest(session, reporter.digest)
+    inspector = session.get(Inspector, state.inspector_id) if state.inspector_id is not None else None
     if inspector is not None and inbound.event == "unsubscribe":
         inspector.subscribed = False
-    released: list[JobRequest] = []
-    if inbound.kind != "event" or inbound.event not in PASSIVE_EVENTS:
-        touch_inbound(reporter, now)
-        released = _release(session, reporter, inspector, now)
+    active = inbound.kind != "event" or inbound.event not in PASSIVE_EVENTS
+    released = _release(session, reporter, inspector, now, reporter_has_held=state.has_held) if active else []
     decided = _staff_or_bind(services, session, reporter, inspector, inbound, message, now)
     if decided is None:
         conv = Conversation(session, reporter, services.report_rules, now, services.vault.code_digest)
         decided = handle(conv, inbound, message)
+    if active:
+        # Last, so the reporter's row is written with the rest at commit (one flush); nothing before reads it.
+        touch_inbound(reporter, now)
     decided.jobs[:0] = released
     return decided
 
@@ -108,9 +109,11 @@ def _staff_or_bind(
     return handle_staff(Desk(session, inspector, rules, now), inbound, message)
 
 
-def _release(session: Session, reporter: Reporter, inspector: Inspector | None, now: datetime) -> list[JobRequest]:
+def _release(
+    session: Session, reporter: Reporter, inspector: Inspector | None, now: datetime, *, reporter_has_held: bool
+) -> list[JobRequest]:
     """The person wrote: the 48-hour window is open again, so messages held for it can go now."""
-    held = held_messages(session, reporter_id=reporter.id)
+    held = held_messages(session, reporter_id=reporter.id) if reporter_has_held else []
     if inspector is not None:
         inspector.last_inbound_at = now
         inspector.subscribed = True

@@ -45,7 +45,7 @@ class Services:
     media: MediaStore
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
-    @property
+    @cached_property
     def report_rules(self) -> ReportRules:
         s = self.settings
         return ReportRules(
@@ -57,7 +57,7 @@ class Services:
             objection_days=s.deadlines.objection_days,
         )
 
-    @property
+    @cached_property
     def desk_rules(self) -> DeskRules:
         s = self.settings
         return DeskRules(

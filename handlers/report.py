@@ -74,11 +74,13 @@ class Submission:
     code: str
 
 
-def add_to_draft(conv: Conversation, inbound: Inbound, message: InboundMessage) -> Outcome:
-    """A photo, text, voice, video, file, link or location joins the reporter's open draft."""
+def add_to_draft(conv: Conversation, inbound: Inbound, message: InboundMessage, draft: Draft | None) -> Outcome:
+    """A photo, text, voice, video, file, link or location joins the reporter's open draft.
+
+    `draft` is the reporter's open draft as the caller just read it with `open_draft(.., for_update=True)`, or None.
+    """
     outcome = Outcome()
     prefix = ""
-    draft = draft_store.open_draft(conv.session, conv.reporter.id, for_update=True)
     if draft is not None and draft.expires_at <= conv.now:
         earlier = _submit_draft(conv.session, conv.rules, conv.code_digest, draft, conv.now, via="timeout")
         prefix = _submitted_text(earlier, auto=True) + "\n\n" if earlier else ""

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import Draft
 
+# Built once: every message of a draft looks it up.
+_OPEN = select(Draft).where(Draft.reporter_id == bindparam("reporter_id"), Draft.status == "open")
+_OPEN_FOR_UPDATE = _OPEN.with_for_update()
+
 
 def open_draft(session: Session, reporter_id: int, *, for_update: bool = False) -> Draft | None:
-    stmt = select(Draft).where(Draft.reporter_id == reporter_id, Draft.status == "open")
-    if for_update:
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one_or_none()
+    stmt = _OPEN_FOR_UPDATE if for_update else _OPEN
+    return session.scalars(stmt, {"reporter_id": reporter_id}).one_or_none()
 
 
 def start_draft(session: Session, reporter_id: int, now: datetime, window: timedelta) -> Draft:

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.db import dialect_insert
-from storage.models import InboundMessage
+from storage.models import InboundMessage, Inspector, OutboxMessage
+
+# Built once: the hot path then skips constructing the statement and computing its cache key on every message.
+_CLAIM = {
+    name: insert(InboundMessage).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(InboundMessage)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_BY_DEDUPE_KEY = select(InboundMessage).where(InboundMessage.dedupe_key == bindparam("dedupe_key"))
+_RECENT = (
+    select(func.count())
+    .select_from(InboundMessage)
+    .where(InboundMessage.reporter_id == bindparam("reporter_id"), InboundMessage.received_at >= bindparam("since"))
+    .scalar_subquery()
+)
+# What intake needs to know about a sender before deciding, in one round trip (see `sender_state`).
+_SENDER_STATE = select(
+    _RECENT,
+    select(Inspector.id).where(Inspector.digest == bindparam("digest"), Inspector.active.is_(True)).scalar_subquery(),
+    exists().where(OutboxMessage.reporter_id == bindparam("reporter_id"), OutboxMessage.status == "held"),
+)
+_RECENT_COUNT = select(_RECENT)
 
 
 def claim_inbound(
@@ -28,23 +50,18 @@ def claim_inbound(
     the first commits (PostgreSQL) or on the write lock (SQLite), then sees its row. The same message can never be
     processed twice.
     """
-    stmt = (
-        dialect_insert(session, InboundMessage)
-        .values(
-            dedupe_key=dedupe_key,
-            reporter_id=reporter_id,
-            kind=kind,
-            platform_time=platform_time,
-            payload=payload,
-            received_at=received_at,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(InboundMessage)
-    )
-    inserted = session.scalars(stmt).one_or_none()
+    values = {
+        "dedupe_key": dedupe_key,
+        "reporter_id": reporter_id,
+        "kind": kind,
+        "platform_time": platform_time,
+        "payload": payload,
+        "received_at": received_at,
+    }
+    inserted = session.scalars(_CLAIM[session.get_bind().dialect.name], values).one_or_none()
     if inserted is not None:
         return inserted, True
-    existing = session.scalars(select(InboundMessage).where(InboundMessage.dedupe_key == dedupe_key)).one()
+    existing = session.scalars(_BY_DEDUPE_KEY, {"dedupe_key": dedupe_key}).one()
     return existing, False
 
 
@@ -55,9 +72,19 @@ def messages_of_draft(session: Session, draft_id: int) -> list[InboundMessage]:
 
 def recent_count(session: Session, reporter_id: int, since: datetime) -> int:
     """How many messages this sender sent since `since` (for the per-user rate limit)."""
-    stmt = (
-        select(func.count())
-        .select_from(InboundMessage)
-        .where(InboundMessage.reporter_id == reporter_id, InboundMessage.received_at >= since)
-    )
-    return int(session.scalar(stmt) or 0)
+    return int(session.scalar(_RECENT_COUNT, {"reporter_id": reporter_id, "since": since}) or 0)
+
+
+@dataclass(frozen=True)
+class SenderState:
+    recent: int  # messages since `since`, the one just stored included (the per-user rate limit)
+    inspector_id: int | None  # the active staff row of the same person, if any
+    has_held: bool  # messages to this reporter wait in the outbox for them to write
+
+
+def sender_state(session: Session, *, reporter_id: int, digest: str, since: datetime) -> SenderState:
+    """`recent_count`, the active inspector with this digest and whether the reporter has held messages, at once."""
+    recent, inspector_id, has_held = session.execute(
+        _SENDER_STATE, {"reporter_id": reporter_id, "digest": digest, "since": since}
+    ).one()
+    return SenderState(int(recent or 0), inspector_id, bool(has_held))

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.identity import IdentityVault
 from storage.models import IdentityAccess, Reporter
 
+_BY_DIGEST = select(Reporter).where(Reporter.digest == bindparam("digest"))  # built once (the hot path)
+
 
 def reporter_for(session: Session, vault: IdentityVault, openid: str) -> Reporter:
     """The reporter row for this openid, created on first contact (safe against a concurrent first contact)."""
     digest = vault.digest(openid)
-    found = session.scalars(select(Reporter).where(Reporter.digest == digest)).one_or_none()
+    found = session.scalars(_BY_DIGEST, {"digest": digest}).one_or_none()
     if found is not None:
         return found
     try:
@@ -24,7 +26,7 @@ def reporter_for(session: Session, vault: IdentityVault, openid: str) -> Reporte
             session.add(reporter)
         return reporter
     except IntegrityError:
-        return session.scalars(select(Reporter).where(Reporter.digest == digest)).one()
+        return session.scalars(_BY_DIGEST, {"digest": digest}).one()
 
 
 def touch_inbound(reporter: Reporter, at: datetime) -> None:

@@ -14,6 +14,7 @@ import struct
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache, cached_property
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -63,7 +64,7 @@ class AesCodec:
     encoding_aes_key: str
     app_id: str
 
-    @property
+    @cached_property
     def _key(self) -> bytes:
         return base64.b64decode(self.encoding_aes_key + "=")
 
@@ -97,6 +98,12 @@ class AesCodec:
             f"<Nonce>{cdata(nonce)}</Nonce>"
             "</xml>"
         )
+
+
+@cache
+def aes_codec(token: str, encoding_aes_key: str, app_id: str) -> AesCodec:
+    """The codec for one account's settings, built once per process."""
+    return AesCodec(token, encoding_aes_key, app_id)
 
 
 def parse_xml(body: bytes | str) -> dict[str, str]:
