@@ -14,6 +14,16 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot.services import sync_staff_from_settings
+from bot.wechat.fake_api import FakeWeChatAPI
+from tests.support.harness import (
+    APP_ID,
+    APP_SECRET,
+    Harness,
+    database_url_for_tests,
+    make_settings,
+    wipe_database,
+)
 from tests.support.servers import embedded_redis_url, worker_redis_url
 
 
@@ -39,17 +49,6 @@ def redis_conn(redis_url: str) -> Iterator[redis.Redis]:
 # ---------------------------------------------------------------------------------------------------------------
 # The service under test: settings, database, services, the Flask app, the fake WeChat API and a job runner.
 # ---------------------------------------------------------------------------------------------------------------
-
-from bot.services import sync_staff_from_settings  # noqa: E402
-from bot.wechat.fake_api import FakeWeChatAPI  # noqa: E402
-from tests.support.harness import (  # noqa: E402
-    APP_ID,
-    APP_SECRET,
-    Harness,
-    database_url_for_tests,
-    make_settings,
-    wipe_database,
-)
 
 
 @pytest.fixture(scope="session")
