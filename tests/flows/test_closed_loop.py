@@ -11,6 +11,7 @@ from bot.wechat import messages as msg
 from storage.cases import events_of
 from storage.models import Case, Media, OutboxMessage
 from tests.support.images import jpeg_bytes
+from tests.support.staff import staffed_sections
 
 WORKER = "oWorker-story-0001"
 WANG = "oInspector-Wang"  # 工业股 inspector
@@ -18,25 +19,7 @@ LI = "oHead-Li"  # 工业股 head
 ZHOU = "oInspector-Zhou"  # 商务股 inspector
 ZHAO = "oLeader-Zhao"
 
-SECTIONS = [
-    {"id": "office", "name": "办公室", "inspectors": [], "industries": [], "categories": ["management"]},
-    {
-        "id": "industry",
-        "name": "工业股",
-        "inspectors": [WANG],
-        "heads": [LI],
-        "industries": ["机械", "冶金", "有色"],
-        "categories": ["dust", "molten_metal", "machinery"],
-    },
-    {
-        "id": "commerce",
-        "name": "商务股",
-        "inspectors": [ZHOU],
-        "industries": ["商场超市", "仓储物流", "冷库冷链"],
-        "categories": ["ammonia", "storage"],
-    },
-    {"id": "tech", "name": "科技股", "inspectors": [], "industries": ["科技型企业"], "categories": []},
-]
+SECTIONS = staffed_sections(wang=WANG, li=LI, zhou=ZHOU)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from bot.wechat import messages as msg
 from bot.wechat.protocol import sign
 from storage.models import Case
 from tests.support.harness import TOKEN
+from tests.support.staff import staffed_sections
 
 ALLOWED_STATUSES = frozenset({200, 400, 403, 413})
 ON_POSTGRES = bool(os.environ.get("WHISTLE_TEST_DATABASE_URL"))
@@ -28,25 +29,7 @@ ZHAO = "oHostile-Leader-Zhao"  # bureau leader
 STAFF = (WANG, LI, ZHOU, ZHAO)
 REPORTERS = (WORKER_A, WORKER_B)
 
-SECTIONS = [
-    {"id": "office", "name": "办公室", "inspectors": [], "industries": [], "categories": ["management"]},
-    {
-        "id": "industry",
-        "name": "工业股",
-        "inspectors": [WANG],
-        "heads": [LI],
-        "industries": ["机械", "冶金", "有色"],
-        "categories": ["dust", "molten_metal", "machinery"],
-    },
-    {
-        "id": "commerce",
-        "name": "商务股",
-        "inspectors": [ZHOU],
-        "industries": ["商场超市", "仓储物流", "冷库冷链"],
-        "categories": ["ammonia", "storage"],
-    },
-    {"id": "tech", "name": "科技股", "inspectors": [], "industries": ["科技型企业"], "categories": []},
-]
+SECTIONS = staffed_sections(wang=WANG, li=LI, zhou=ZHOU)
 OVERRIDES: dict[str, object] = {"sections": SECTIONS, "bureau.leaders": [ZHAO]}
 
 
