@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "database": {"url": "sqlite:///var/whistle.db"},
     "storage": {"dir": "var"},
     "media": {"dir": "var/media", "max_bytes": 20 * 1024 * 1024},
-    "security": {"identity_key": ""},
+    "security": {"identity_key": "", "erase_after_days": 30},
     "report": {"draft_window_seconds": 300, "reference_prefix": "AQ", "timezone": "Asia/Shanghai"},
     "webhook": {"max_body_bytes": 64 * 1024, "max_clock_skew_seconds": 300, "per_user_per_minute": 30},
     "routing": {
@@ -137,6 +137,7 @@ class Settings:
     media_dir: Path
     media_max_bytes: int
     identity_key: str
+    erase_after_days: int
     draft_window_seconds: int
     reference_prefix: str
     timezone: ZoneInfo
@@ -349,6 +350,7 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         media_dir=Path(c.get("media", "dir", str, required=True)),
         media_max_bytes=c.positive("media", "max_bytes", int),
         identity_key=identity_key,
+        erase_after_days=c.positive("security", "erase_after_days", int),
         draft_window_seconds=c.positive("report", "draft_window_seconds", int),
         reference_prefix=prefix,
         timezone=tz,

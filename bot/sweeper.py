@@ -17,9 +17,11 @@ from bot.intake import accept_spooled
 from bot.services import Services
 from handlers.outcome import JobKind, JobRequest
 from storage.cases import cases_awaiting_triage
+from storage.db import transaction
 from storage.drafts import expired_open_drafts
 from storage.media import media_awaiting_download
 from storage.outbox import due_messages
+from storage.reporters import erase_departed
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ def sweep(services: Services, grace: timedelta = GRACE) -> dict[str, int]:
     queued = services.queue.submit(requests, revive=True) if requests else 0
     counts: dict[str, int] = {kind: len(ids) for kind, ids in found.items()}
     counts["spool_replayed"] = replayed
+    with transaction(services.sessions) as session:
+        counts["identities_erased"] = erase_departed(session, now - timedelta(days=services.settings.erase_after_days))
     if requests:
         log.info("sweep", extra={"found": counts, "queued": queued})
     try:

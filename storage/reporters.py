@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.identity import IdentityVault
-from storage.models import IdentityAccess, Reporter
+from storage.models import Case, IdentityAccess, OutboxMessage, Reporter
 
 _BY_DIGEST = select(Reporter).where(Reporter.digest == bindparam("digest"))  # built once (the hot path)
 
@@ -42,3 +42,33 @@ def reveal_openid(session: Session, vault: IdentityVault, reporter_id: int, purp
         raise LookupError(f"no reporter {reporter_id}")
     session.add(IdentityAccess(reporter_id=reporter_id, purpose=purpose))
     return vault.open(reporter.sealed_openid)
+
+
+FINAL_STATUSES = ("closed", "rejected", "duplicate", "transferred")
+
+
+def erase_departed(session: Session, before: datetime, limit: int = 200) -> int:
+    """Forget who unfollowed before `before` and has no case still open: the sealed openid is wiped (the platform asks
+    that a departed user's data be deleted), unsent messages to them are cancelled, their cases stay, anonymous."""
+    still_open = select(Case.reporter_id).where(Case.status.not_in(FINAL_STATUSES))
+    stmt = (
+        select(Reporter)
+        .where(
+            Reporter.subscribed.is_(False),
+            Reporter.unsubscribed_at < before,
+            Reporter.sealed_openid != b"",
+            Reporter.id.not_in(still_open),
+        )
+        .limit(limit)
+    )
+    erased = 0
+    for reporter in session.scalars(stmt):
+        reporter.sealed_openid = b""
+        reporter.digest = f"erased:{reporter.id}"
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.reporter_id == reporter.id, OutboxMessage.status.in_(("pending", "held")))
+            .values(status="cancelled", last_error="recipient's identity erased after they unfollowed")
+        )
+        erased += 1
+    return erased

@@ -177,3 +177,28 @@ def test_a_photo_gps_and_capture_time_fill_the_case_and_never_reach_storage(harn
         media = s.scalars(select(Media)).one()
     stored = harness.services.media.path(media.path).read_bytes()
     assert b"PhoneMaker" not in stored and b"Exif" not in stored[:200]
+
+
+def test_a_reporter_who_left_is_forgotten_once_their_cases_are_finished(harness):
+    from bot.sweeper import sweep
+    from storage.models import OutboxMessage
+
+    harness.say(msg.text(WORKER, "宏达机械车间电线乱拉"))
+    harness.say(msg.text(WORKER, "提交"))
+    harness.run_jobs()
+    harness.say(msg.event(WORKER, "unsubscribe"))
+    days = harness.settings.erase_after_days
+    harness.clock.advance((days + 1) * 86400)
+    assert sweep(harness.services)["identities_erased"] == 0  # the case is still open: they must hear the outcome
+    with harness.services.sessions() as s, s.begin():
+        s.scalars(select(Case)).one().status = "closed"
+    assert sweep(harness.services)["identities_erased"] == 1
+    with harness.services.sessions() as s:
+        reporter = s.scalars(select(Reporter)).one()
+        assert reporter.sealed_openid == b"" and reporter.digest.startswith("erased:")
+        assert s.scalars(select(Case)).one().reporter_id == reporter.id  # the case stays, anonymous
+        assert all(m.status in ("sent", "cancelled") for m in s.scalars(select(OutboxMessage)))
+    # following again starts afresh as a new reporter
+    assert "欢迎关注" in harness.say(msg.event(WORKER, "subscribe"))
+    with harness.services.sessions() as s:
+        assert len(s.scalars(select(Reporter)).all()) == 2
