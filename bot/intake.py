@@ -36,6 +36,11 @@ RATE_WINDOW = timedelta(minutes=1)
 
 def accept(services: Services, envelope: Envelope) -> str | None:
     """Returns the text to reply with, or None to answer `success`."""
+    return _accept(services, envelope)[0]
+
+
+def _accept(services: Services, envelope: Envelope) -> tuple[str | None, bool]:
+    """The reply, and whether this call processed the message (False: an earlier try had already)."""
     inbound = envelope.inbound
     now = services.clock()
     with transaction(services.sessions) as session:
@@ -51,7 +56,7 @@ def accept(services: Services, envelope: Envelope) -> str | None:
         )
         if not is_new:
             log.info("duplicate delivery answered from the first try", extra={"inbound_id": message.id})
-            return message.reply
+            return message.reply, False
         outcome = _decide(services, session, reporter, inbound, message, now)
         message.reply = outcome.reply
         inbound_id = message.id
@@ -60,7 +65,7 @@ def accept(services: Services, envelope: Envelope) -> str | None:
         "inbound accepted",
         extra={"inbound_id": inbound_id, "kind": inbound.kind, "event": inbound.event, "jobs": len(outcome.jobs)},
     )
-    return outcome.reply
+    return outcome.reply, True
 
 
 def _decide(
@@ -129,9 +134,9 @@ def _release(
 def accept_spooled(services: Services, xml: bytes) -> None:
     """Replay a message the webhook had to spool: process it now, and send the answer it could not give then."""
     envelope = to_inbound(parse_xml(xml))
-    reply = accept(services, envelope)
-    if not reply:
-        return
+    reply, processed = _accept(services, envelope)
+    if not reply or not processed:
+        return  # a platform retry got through meanwhile and was answered then: do not say it twice
     jobs: list[JobRequest] = []
     with transaction(services.sessions) as session:
         reporter = reporter_for(session, services.vault, envelope.sender)

@@ -152,3 +152,16 @@ def test_a_flood_from_one_sender_is_stopped_without_losing_the_first_tips(harnes
     assert "案件编号" in harness.say(msg.text(WORKER, "提交"))
     with harness.services.sessions() as s:
         assert len(s.scalars(select(Case)).one().text.splitlines()) == limit
+
+
+def test_a_spooled_message_answered_meanwhile_by_a_platform_retry_is_not_answered_twice(harness):
+    """The first try was spooled; the platform's retry got through once the database was back and was answered."""
+    from bot.sweeper import sweep
+
+    xml = msg.text(WORKER, "配电箱漏电", msg_id="5151")
+    harness.services.spool.put(xml.encode())  # what the first try left behind
+    assert "已收到" in harness.say(xml)  # the retry, answered directly
+    assert sweep(harness.services)["spool_replayed"] == 1
+    harness.run_jobs()
+    assert count(harness, InboundMessage) == 1
+    assert not [m for m in harness.fake.sent_messages(WORKER) if "已收到" in m.text]
