@@ -28,6 +28,17 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _show_rows(rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str], empty: str) -> None:
+    """A listing: JSON for machines, one line a row for people."""
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo(empty)
+    for row in rows:
+        click.echo(line(row))
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 def main(verbose: bool) -> None:
@@ -155,14 +166,12 @@ def reports_list(status: str | None, limit: int, as_json: bool) -> None:
 
     with _session() as session:
         rows = list_reports(session, status, limit)
-    if as_json:
-        _echo_json(rows)
-        return
-    if not rows:
-        click.echo("no cases")
-    for r in rows:
+
+    def line(r: dict[str, Any]) -> str:
         flag = " [可能重大]" if r["major"] else ""
-        click.echo(f"{r['reference']}  {status_name(r['status'])}  {r['section'] or '-'}{flag}  {r['text']}")
+        return f"{r['reference']}  {status_name(r['status'])}  {r['section'] or '-'}{flag}  {r['text']}"
+
+    _show_rows(rows, as_json, line, empty="no cases")
 
 
 @reports.command("show")
@@ -222,13 +231,12 @@ def inspectors_list(as_json: bool) -> None:
             }
             for p in all_staff(session)
         ]
-    if as_json:
-        _echo_json(rows)
-        return
-    for r in rows:
-        click.echo(
-            f"#{r['id']} {r['section'] or '-'} {r['role']} ({r['source']}) last wrote {r['last_wrote'] or 'never'}"
-        )
+    _show_rows(
+        rows,
+        as_json,
+        lambda r: f"#{r['id']} {r['section'] or '-'} {r['role']} ({r['source']}) wrote {r['last_wrote'] or 'never'}",
+        empty="no staff: list openids under [[sections]] or run `whistle inspectors invite`",
+    )
 
 
 @main.command()
@@ -304,13 +312,12 @@ def outbox(as_json: bool) -> None:
             }
             for m in pending_summary(session)
         ]
-    if as_json:
-        _echo_json(rows)
-        return
-    if not rows:
-        click.echo("outbox empty: everything delivered")
-    for r in rows:
-        click.echo(f"#{r['id']} case {r['case_id']} {r['status']} attempts={r['attempts']} {r['reason'] or ''}")
+    _show_rows(
+        rows,
+        as_json,
+        lambda r: f"#{r['id']} case {r['case_id']} {r['status']} attempts={r['attempts']} {r['reason'] or ''}",
+        empty="outbox empty: everything delivered",
+    )
 
 
 @main.command()
