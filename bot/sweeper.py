@@ -32,7 +32,7 @@ def sweep(services: Services, grace: timedelta = GRACE) -> dict[str, int]:
     replayed = services.spool.replay(lambda xml: accept_spooled(services, xml))
     services.queue.clean()
     now = services.clock()
-    with services.sessions() as session:
+    with transaction(services.sessions) as session:
         found: dict[JobKind, list[int]] = {
             "download_media": media_awaiting_download(session, now - grace),
             "triage_case": cases_awaiting_triage(session, now - grace),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +30,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
-        _sqlite_write_locks[engine] = threading.Lock()
+        file = Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
+        _sqlite_write_locks[engine] = SQLiteWriteLock(file)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
@@ -67,15 +71,67 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-_sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+class SQLiteWriteLock:
+    """Writers to one SQLite file take turns here, before BEGIN IMMEDIATE, so SQLite's busy handler never has to.
+
+    That handler polls in sleeps of up to 100 ms: with a web process and a worker writing the same file, a few
+    milliseconds of waiting turned into tens of milliseconds. Threads of a process queue on a threading lock, and
+    processes on an advisory lock of a file beside the database (`flock`: released by the kernel if the holder
+    dies), polled every half millisecond at most. The file is opened per process, so forked children do not share
+    the holder's lock. After `timeout` seconds the transaction goes ahead and SQLite's own timeout applies.
+    """
+
+    def __init__(self, database: Path | None, timeout: float = 15.0) -> None:
+        self._threads = threading.Lock()
+        self._path = database.with_name(database.name + ".writelock") if database is not None else None
+        self._timeout = timeout
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._threads:
+            fd = self._file()
+            if fd is None:
+                yield
+                return
+            locked = self._acquire(fd)
+            try:
+                yield
+            finally:
+                if locked:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _file(self) -> int | None:
+        if self._path is None:
+            return None
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def _acquire(self, fd: int) -> bool:
+        deadline = time.monotonic() + self._timeout
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.0005)
+
+
+_sqlite_write_locks: WeakKeyDictionary[Engine, SQLiteWriteLock] = WeakKeyDictionary()
 
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.
 
-    On SQLite the threads of one process also queue on a lock here: SQLite's own busy handler sleeps in steps of up
-    to 100 ms, which would turn a few milliseconds of waiting into a long tail.
+    On SQLite, writers queue on `SQLiteWriteLock` first (threads and processes alike).
     """
     engine = factory.kw["bind"]
     lock = _sqlite_write_locks.get(engine) if isinstance(engine, Engine) else None
@@ -83,7 +139,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         with factory() as session, session.begin():
             yield session
         return
-    with lock, factory() as session, session.begin():
+    with lock.held(), factory() as session, session.begin():
         yield session
 
 

@@ -1,0 +1,74 @@
+"""SQLite writers in different processes take turns on a file lock, not on SQLite's sleeping busy handler."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from storage.db import SQLiteWriteLock, make_engine, make_sessionmaker, transaction
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from storage.db import SQLiteWriteLock
+    lock = SQLiteWriteLock(Path(sys.argv[1]))
+    with lock.held():
+        print("held", flush=True)
+        time.sleep(float(sys.argv[2]))
+    print("released", flush=True)
+    time.sleep(5)  # keep the process (and any leaked lock) alive
+    """
+)
+
+
+def hold_in_another_process(database: Path, seconds: float) -> subprocess.Popen[str]:
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(database), str(seconds)], cwd=root, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_transaction_waits_for_another_process_and_starts_as_soon_as_it_lets_go(tmp_path: Path) -> None:
+    database = tmp_path / "w.db"
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{database}"))
+    holder = hold_in_another_process(database, 0.6)
+    try:
+        started = time.monotonic()
+        with transaction(sessions) as session:
+            waited = time.monotonic() - started
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "released"
+        assert 0.5 < waited < 0.9  # it waited for the other process, then went as soon as that let go
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_lock_dies_with_a_killed_holder(tmp_path: Path) -> None:
+    database = tmp_path / "w.db"
+    holder = hold_in_another_process(database, 60)
+    holder.kill()
+    holder.wait()
+    started = time.monotonic()
+    with SQLiteWriteLock(database).held():
+        assert time.monotonic() - started < 0.5
+
+
+def test_a_stuck_holder_delays_a_writer_by_the_timeout_only(tmp_path: Path) -> None:
+    database = tmp_path / "w.db"
+    holder = hold_in_another_process(database, 60)
+    try:
+        started = time.monotonic()
+        with SQLiteWriteLock(database, timeout=0.3).held():
+            assert 0.25 < time.monotonic() - started < 1.0  # then SQLite's own busy timeout is the judge
+    finally:
+        holder.kill()
+        holder.wait()
