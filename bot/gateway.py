@@ -10,6 +10,9 @@ Outcomes of one attempt:
     platform unreachable, 5xx -> exception: RQ retries with backoff; the sweeper revives it if RQ gives up
     permanent error           -> status failed, with the reason (shown by `whistle outbox`)
 Delivery is at-least-once: a worker killed between the API call and the commit sends the message again.
+
+A job that has just queued messages (triage announcing a case) may deliver them itself with `deliver_here`, sparing
+each a round trip through Redis and a job of its own; whatever it cannot deliver goes to the queue as usual.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot.metrics import count_api_error
+from bot.queue import RETRY_INTERVALS
 from bot.services import Services
 from bot.wechat.errors import WeChatAPIError, WeChatUnavailable
+from handlers.outcome import JobRequest
 from storage.db import transaction
 from storage.models import Case, Inspector, OutboxMessage, Reporter
 from storage.reporters import reveal_openid
@@ -69,6 +74,23 @@ def deliver(services: Services, outbox_id: int) -> str:
             message.last_error = "sent as a template message (outside the 48-hour window)"
     log.info("outbox message sent", extra={"outbox_id": outbox_id, "template": delivery.template is not None})
     return "sent"
+
+
+def deliver_here(services: Services, requests: list[JobRequest]) -> list[JobRequest]:
+    """Deliver now, in this worker, the messages among `requests` that are due (messages about a possible major
+    hazard first). Returns the requests still to queue: other jobs, scheduled ones, the first message that fails as a
+    retry after the first backoff step (as if its own job had failed once), and the messages after it."""
+    rest = [r for r in requests if r.kind != "deliver_message" or r.at is not None]
+    due = sorted((r for r in requests if r.kind == "deliver_message" and r.at is None), key=lambda r: not r.front)
+    for i, request in enumerate(due):
+        try:
+            deliver(services, request.target_id)
+        except Exception:
+            log.warning("delivery handed to the queue", extra={"outbox_id": request.target_id}, exc_info=True)
+            first_retry = services.clock() + timedelta(seconds=RETRY_INTERVALS[0])
+            retry = JobRequest("deliver_message", request.target_id, at=first_retry, front=request.front, retry=True)
+            return [*rest, retry, *due[i + 1 :]]
+    return rest
 
 
 def _prepare(services: Services, session: Session, message: OutboxMessage, now: datetime) -> Delivery | None:

@@ -71,10 +71,11 @@ class JobQueue:
 
     def _enqueue(self, request: JobRequest, *, revive: bool) -> None:
         queue = self.queues[OUTBOX_QUEUE if request.kind == "deliver_message" else INTAKE_QUEUE]
+        intervals = RETRY_INTERVALS[1:] if request.retry else RETRY_INTERVALS
         options = {
             "job_id": request.job_id,
             "unique": True,
-            "retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            "retry": Retry(max=len(intervals), interval=intervals),
             "result_ttl": 3600,
             "failure_ttl": 7 * 86400,
         }

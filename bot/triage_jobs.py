@@ -1,5 +1,6 @@
 """The triage job: classify a submitted case, flag a possible major hazard, find the enterprise (asking the reporter
-once when the tip does not say), link repeats of an open case, and route it, storing every reason."""
+once when the tip does not say), link repeats of an open case, and route it, storing every reason. The messages it
+queues (the case card to the section, questions to the reporter) are delivered by this job, right after commit."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from bot.duplicates import find_original
+from bot.gateway import deliver_here
 from bot.services import Services
 from handlers import texts
 from handlers.inspection import announce
@@ -56,6 +58,6 @@ def triage(services: Services, case_id: int) -> str:
         if case.duplicate_of_id is None:
             jobs += announce(session, case, services.settings.timezone, now, f"routed:{case.section_id}")
         reference = case.reference
-    services.queue.submit(jobs)
+    services.queue.submit(deliver_here(services, jobs))
     log.info("case triaged", extra={"case": reference, "section": result.section, "major": result.major})
     return "done"

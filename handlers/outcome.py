@@ -18,10 +18,13 @@ class JobRequest:
     at: datetime | None = None
     round: int = 0  # a later, deliberate re-run of the same work (e.g. triage again after the reporter answered)
     front: bool = False  # jump the queue (messages about a possible major hazard)
+    # The first attempt was already made (and failed) where the work was created: the job keeps its plain id, so
+    # the sweeper sees it as queued, runs at `at` and continues the backoff from its second step.
+    retry: bool = False
 
     @property
     def job_id(self) -> str:
-        suffix = f"-at{int(self.at.timestamp())}" if self.at is not None else ""
+        suffix = f"-at{int(self.at.timestamp())}" if self.at is not None and not self.retry else ""
         again = f"-r{self.round}" if self.round else ""
         return f"{self.kind}-{self.target_id}{suffix}{again}"
 

@@ -84,6 +84,28 @@ def test_5xx_answers_are_retried_with_backoff_and_the_card_is_sent_once(harness)
     assert sends_of(harness, card.body) == 1
 
 
+def test_the_triage_job_delivers_the_card_itself_and_hands_a_failure_to_the_queue_as_a_retry(harness):
+    open_windows(harness)
+    reference = submit(harness, "宏达机械三车间配电箱门坏了电线裸露")
+    outbox = harness.services.queue.queues["whistle-outbox"]
+    harness.fake.inject("custom_send", http_status=502, times=1)
+    harness.run_jobs(advance=0)  # triage; its own attempt at the card: 502
+    card = card_for(harness, reference)
+    assert card.status == "pending" and card.attempts == 1
+    # One retry, under the card's plain job id (so the sweeper sees it queued), waiting for the first backoff step.
+    assert outbox.scheduled_job_registry.get_job_ids() == [f"deliver_message-{card.id}"]
+    assert sweep(harness.services, grace=timedelta(0))["deliver_message"] == 1  # found owed, but not queued twice
+    assert outbox.scheduled_job_registry.get_job_ids() == [f"deliver_message-{card.id}"] and outbox.count == 0
+    harness.run_jobs(advance=6)
+    assert card_for(harness, reference).status == "sent" and sends_of(harness, card.body) == 1
+    # A card that goes through at once never becomes a job of its own.
+    second = submit(harness, "宏达机械仓库门口堆满了纸箱")
+    harness.run_jobs()
+    card = card_for(harness, second)
+    assert card.status == "sent" and card.attempts == 1
+    assert outbox.fetch_job(f"deliver_message-{card.id}") is None
+
+
 def test_a_timeout_the_platform_did_not_act_on_is_retried_and_sent_once(harness):
     open_windows(harness)
     reference = submit(harness, "宏达机械仓库货架超载变形")
