@@ -120,6 +120,8 @@ class TriageEngine:
                 f"{criterion.article}仅适用于{'、'.join(sorted(criterion.industries))}企业，"
                 f"企业登记行业为「{industry}」，未计入"
             )
+        for criterion, said in major.resolved:
+            reasons.append(f"{criterion.article}的情形文中说已处理（「{said}」），未计入；请核实是否确已整改")
         for criterion in major.off_setting:
             reasons.append(f"{criterion.article}的适用场所与文中描述不符（或属其他标准管辖），未计入")
 

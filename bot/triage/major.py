@@ -6,6 +6,18 @@ count only when the enterprise's industry is listed or unknown; when it is unkno
 needs one of those patterns in the tip (a tobacco clause needs tobacco words). A clause's ``not_setting`` patterns
 (a kitchen, a fire alarm, a pharmaceutical plant) rule it out whatever the industry. Patterns may name concepts
 (``@积水``) from the file's ``[concepts]`` table.
+
+Three mechanisms keep wide vocabularies precise (all data in the file's ``[negation]`` table and trigger keys):
+
+* **negation**: a ``negatable`` phrase (a failure word such as 坏/拆/关掉, a water word such as 有水) that
+  stands right after a negator (没/没有/不是/无…, optionally with ``fillers`` such as 被/人 in between: 没被拆)
+  does not count, and neither does the negator itself as "missing": "报警器没坏", "坑里没有水". "是不是坏了"
+  is a question, not a negation, and still counts;
+* **resolution**: a ``resolved`` phrase (已经修好, 换了新的…) after or in the same sentence as a finding's evidence
+  cancels the finding, unless a ``contrast`` phrase (但是, 又坏, 还是不响…) follows it;
+* **local vetoes**: a trigger's ``unless_near`` patterns veto it only when they occur within ``window`` characters of
+  the trigger's evidence in the same sentence (``settings.veto_window``, 10 by default: the alarm that "一直在响"
+  must be the one in question).
 """
 
 from __future__ import annotations
@@ -22,6 +34,90 @@ from bot.triage.tomlfile import read_toml, string_list
 class Trigger:
     groups: tuple[tuple[Pattern, ...], ...]
     unless: tuple[Pattern, ...] = ()
+    unless_near: tuple[Pattern, ...] = ()
+
+
+@dataclass(frozen=True)
+class Negation:
+    """The ``[negation]`` table: which phrases a negator cancels, and which phrases say a hazard is already fixed."""
+
+    negators: tuple[str, ...] = ()
+    negatable: frozenset[str] = frozenset()
+    fillers: str = ""
+    question: tuple[str, ...] = ()
+    resolved: tuple[Pattern, ...] = ()
+    contrast: tuple[Pattern, ...] = ()
+
+    def is_negated(self, text: str, pos: int) -> bool:
+        """True when a negator ends at ``pos`` (or before up to two filler characters)."""
+        return self.negator_at(text, pos) >= 0
+
+    def negator_at(self, text: str, pos: int) -> int:
+        """Where the negator of the phrase at ``pos`` starts, or -1 when the phrase is not negated."""
+        end = pos
+        for _ in range(3):
+            for negator in self.negators:
+                start = end - len(negator)
+                if start >= 0 and text.startswith(negator, start):
+                    qs = self._questions(negator)
+                    asked = (start + len(negator) - len(q) for q in qs)
+                    if any(at >= 0 and text.startswith(q, at) for q, at in zip(qs, asked, strict=True)):
+                        return -1
+                    return start
+            if end > 0 and text[end - 1] in self.fillers:
+                end -= 1
+            else:
+                break
+        return -1
+
+    def _questions(self, negator: str) -> tuple[str, ...]:
+        # question forms that end with the negator: 是不是 (for 不是), 有没有 (for 没有)
+        return tuple(q for q in self.question if q.endswith(negator))
+
+    def apply(self, hits: Hits) -> Hits:
+        """``hits`` without the negated occurrences of negatable phrases."""
+        if not self.negators or not self.negatable:
+            return hits
+        text = hits.text
+        # (negator start, negated phrase start): the negator is used up; it does not also say "missing" (没有被拆)
+        used: list[tuple[int, int]] = []
+        positions: dict[str, list[int]] = {}
+        for phrase, found in hits.positions.items():
+            if phrase in self.negatable:
+                kept: list[int] = []
+                for pos in found:
+                    start = self.negator_at(text, pos)
+                    if start < 0:
+                        kept.append(pos)
+                    else:
+                        used.append((start, pos))
+                if kept:
+                    positions[phrase] = kept
+            else:
+                positions[phrase] = found
+        if not used:
+            return hits
+        for phrase in list(positions):
+            kept = [p for p in positions[phrase] if not any(a <= p and p + len(phrase) <= b for a, b in used)]
+            if kept:
+                positions[phrase] = kept
+            else:
+                del positions[phrase]
+        return hits.derive(positions)
+
+    def resolution(self, hits: Hits, gap: int, window: int) -> list[tuple[int, int]]:
+        """Spans of resolved phrases that no contrast phrase follows."""
+        spans = [s for p in self.resolved for s in hits.all_matches(p, gap, window)]
+        if not spans:
+            return []
+        contrasts = [s for p in self.contrast for s in hits.all_matches(p, gap, window)]
+        return [s for s in spans if not any(c[0] >= s[0] for c in contrasts)]
+
+    def phrases(self) -> set[str]:
+        found = set(self.negatable)
+        for pattern in (*self.resolved, *self.contrast):
+            found.update(pattern.phrases)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +145,7 @@ class Criterion:
 class MajorFinding:
     criterion: Criterion
     evidence: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +155,8 @@ class MajorResult:
     gated: tuple[Criterion, ...]
     # Clauses whose trigger matched but whose setting the tip does not describe (or rules out).
     off_setting: tuple[Criterion, ...] = ()
+    # Clauses whose trigger matched but the tip says the hazard is already fixed, with the phrase that says so.
+    resolved: tuple[tuple[Criterion, str], ...] = ()
 
     @property
     def major(self) -> bool:
@@ -73,15 +172,17 @@ class MajorCriteria:
     criteria: tuple[Criterion, ...]
     gap: int = DEFAULT_GAP
     window: int = 20
+    negation: Negation = Negation()
+    veto_window: int = 10
 
     def phrases(self) -> set[str]:
-        found: set[str] = set()
+        found: set[str] = self.negation.phrases()
         for criterion in self.criteria:
             for trigger in criterion.triggers:
                 for group in trigger.groups:
                     for pattern in group:
                         found.update(pattern.phrases)
-                for pattern in trigger.unless:
+                for pattern in (*trigger.unless, *trigger.unless_near):
                     found.update(pattern.phrases)
             for pattern in (*criterion.setting, *criterion.not_setting):
                 found.update(pattern.phrases)
@@ -91,17 +192,34 @@ class MajorCriteria:
         findings: list[MajorFinding] = []
         gated: list[Criterion] = []
         off_setting: list[Criterion] = []
+        resolved: list[tuple[Criterion, str]] = []
+        hits = self.negation.apply(hits)
+        fixed = self.negation.resolution(hits, self.gap, self.window)
         for criterion in self.criteria:
-            evidence = self._fire(criterion, hits)
-            if evidence is None:
+            found = self._fire(criterion, hits)
+            if found is None:
                 continue
             if not criterion.applies_to(industry):
                 gated.append(criterion)
             elif not self._in_setting(criterion, hits, industry):
                 off_setting.append(criterion)
             else:
-                findings.append(MajorFinding(criterion, evidence))
-        return MajorResult(tuple(findings), tuple(gated), tuple(off_setting))
+                finding = MajorFinding(criterion, tuple(hits.text[a:b] for a, b in found), found)
+                said = self._fixed(finding, hits, fixed)
+                if said is None:
+                    findings.append(finding)
+                else:
+                    resolved.append((criterion, said))
+        return MajorResult(tuple(findings), tuple(gated), tuple(off_setting), tuple(resolved))
+
+    @staticmethod
+    def _fixed(finding: MajorFinding, hits: Hits, fixed: list[tuple[int, int]]) -> str | None:
+        """The resolved phrase that cancels ``finding`` (after its evidence or in the same sentence), if any."""
+        for start, end in fixed:
+            for a, _b in finding.spans:
+                if start >= a or hits.sentence_of(start) == hits.sentence_of(a):
+                    return hits.text[start:end]
+        return None
 
     def _in_setting(self, criterion: Criterion, hits: Hits, industry: str | None) -> bool:
         if any(hits.matches(p, self.gap, self.window) for p in criterion.not_setting):
@@ -112,23 +230,34 @@ class MajorCriteria:
             return True
         return any(hits.matches(p, self.gap, self.window) for p in criterion.setting)
 
-    def _fire(self, criterion: Criterion, hits: Hits) -> tuple[str, ...] | None:
+    def _fire(self, criterion: Criterion, hits: Hits) -> tuple[tuple[int, int], ...] | None:
         for trigger in criterion.triggers:
             if any(hits.matches(p, self.gap, self.window) for p in trigger.unless):
                 continue
-            evidence: list[str] = []
+            evidence: list[tuple[int, int]] = []
             for group in trigger.groups:
                 span = None
                 for pattern in group:
                     span = hits.first_match(pattern, self.gap, self.window)
                     if span is not None:
-                        evidence.append(hits.text[span[0] : span[1]])
+                        evidence.append(span)
                         break
                 if span is None:
                     break
             else:
+                if trigger.unless_near and self._vetoed_near(trigger, hits, evidence):
+                    continue
                 return tuple(evidence)
         return None
+
+    def _vetoed_near(self, trigger: Trigger, hits: Hits, evidence: list[tuple[int, int]]) -> bool:
+        for pattern in trigger.unless_near:
+            for start, end in hits.all_matches(pattern, self.gap, self.window):
+                for a, b in evidence:
+                    near = start - b <= self.veto_window and a - end <= self.veto_window
+                    if near and hits.sentence_of(start) == hits.sentence_of(a):
+                        return True
+        return False
 
 
 def _patterns(
@@ -151,9 +280,10 @@ def load_major_criteria(path: Path, problems: list[str]) -> MajorCriteria | None
     settings = data.get("settings", {})
     gap = settings.get("gap", DEFAULT_GAP) if isinstance(settings, dict) else DEFAULT_GAP
     window = settings.get("window", 20) if isinstance(settings, dict) else 20
-    if not isinstance(gap, int) or not isinstance(window, int):
-        problems.append(f"{path}: settings.gap and settings.window must be integers")
-        gap, window = DEFAULT_GAP, 20
+    veto_window = settings.get("veto_window", 10) if isinstance(settings, dict) else 10
+    if not isinstance(gap, int) or not isinstance(window, int) or not isinstance(veto_window, int):
+        problems.append(f"{path}: settings.gap, settings.window and settings.veto_window must be integers")
+        gap, window, veto_window = DEFAULT_GAP, 20, 10
     concepts = parse_concepts(data.get("concepts"), str(path), problems)
     raw = data.get("criteria")
     if not isinstance(raw, list) or not raw:
@@ -212,12 +342,61 @@ def load_major_criteria(path: Path, problems: list[str]) -> MajorCriteria | None
             if any(not g for g in groups):
                 problems.append(f"{t_where}: empty group")
                 continue
-            triggers.append(Trigger(groups, _patterns(t_body.get("unless"), f"{t_where}.unless", problems, concepts)))
+            unknown_t = set(t_body) - {"all", "unless", "unless_near"}
+            if unknown_t:
+                problems.append(f"{t_where}: unknown keys {sorted(unknown_t)}")
+            triggers.append(
+                Trigger(
+                    groups,
+                    _patterns(t_body.get("unless"), f"{t_where}.unless", problems, concepts),
+                    _patterns(t_body.get("unless_near"), f"{t_where}.unless_near", problems, concepts),
+                )
+            )
         setting = _patterns(body.get("setting"), f"{where}.setting", problems, concepts)
         not_setting = _patterns(body.get("not_setting"), f"{where}.not_setting", problems, concepts)
         criteria.append(
             Criterion(cid, article.strip(), text.strip(), industries, tuple(triggers), verified, setting, not_setting)
         )
+    negation = _negation(data.get("negation"), f"{path}: negation", problems, concepts)
     if len(problems) > before:
         return None
-    return MajorCriteria(tuple(criteria), gap, window)
+    return MajorCriteria(tuple(criteria), gap, window, negation, veto_window)
+
+
+def _phrase_list(value: object, where: str, problems: list[str], concepts: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """Plain phrases (``@concepts`` expanded, normalised) for the ``[negation]`` table."""
+    out: list[str] = []
+    for pattern in _patterns(value, where, problems, concepts):
+        if not pattern.is_literal:
+            problems.append(f"{where}: 「{pattern.source}」: only phrases (a|b, @concept) are allowed here")
+            continue
+        out.extend(pattern.phrases)
+    return out
+
+
+def _negation(raw: object, where: str, problems: list[str], concepts: Mapping[str, tuple[str, ...]]) -> Negation:
+    if raw is None:
+        return Negation()
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: [negation] must be a table")
+        return Negation()
+    unknown = set(raw) - {"negators", "negatable", "fillers", "question", "resolved", "contrast"}
+    if unknown:
+        problems.append(f"{where}: unknown keys {sorted(unknown)}")
+    fillers = raw.get("fillers", "")
+    if not isinstance(fillers, str):
+        problems.append(f"{where}.fillers: expected a string of characters")
+        fillers = ""
+    negators = tuple(
+        sorted(set(_phrase_list(raw.get("negators"), f"{where}.negators", problems, concepts)), key=len, reverse=True)
+    )
+    if raw.get("negatable") and not negators:
+        problems.append(f"{where}: negatable phrases need negators")
+    return Negation(
+        negators=negators,
+        negatable=frozenset(_phrase_list(raw.get("negatable"), f"{where}.negatable", problems, concepts)),
+        fillers=fillers,
+        question=tuple(_phrase_list(raw.get("question"), f"{where}.question", problems, concepts)),
+        resolved=_patterns(raw.get("resolved"), f"{where}.resolved", problems, concepts),
+        contrast=_patterns(raw.get("contrast"), f"{where}.contrast", problems, concepts),
+    )

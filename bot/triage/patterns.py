@@ -140,6 +140,37 @@ class Hits:
     def __contains__(self, phrase: str) -> bool:
         return phrase in self.positions
 
+    def sentence_of(self, index: int) -> int:
+        """The sentence number of character ``index`` (sentences are split by ``SEP``)."""
+        return self._sentence[index] if 0 <= index < len(self._sentence) else -1
+
+    def derive(self, positions: dict[str, list[int]]) -> Hits:
+        """The same text with other phrase positions (e.g. with negated phrases dropped); sentences are reused."""
+        other = Hits.__new__(Hits)
+        other.text = self.text
+        other.positions = positions
+        other._sentence = self._sentence
+        return other
+
+    def all_matches(
+        self, pattern: Pattern, gap: int = DEFAULT_GAP, window: int = DEFAULT_WINDOW
+    ) -> list[tuple[int, int]]:
+        """Every (start, end) span of ``pattern``: one per occurrence of its first slot that starts a match."""
+        if pattern.mode == "lit":
+            return sorted(self._slot_positions(pattern.slots[0]))
+        found: list[tuple[int, int]] = []
+        for start, end in sorted(self._slot_positions(pattern.slots[0])):
+            single = Pattern(pattern.source, ((self.text[start:end],), *pattern.slots[1:]), pattern.mode)
+            span = self._first_from(single, start, gap, window)
+            if span is not None:
+                found.append(span)
+        return found
+
+    def _first_from(self, pattern: Pattern, start: int, gap: int, window: int) -> tuple[int, int] | None:
+        """A match of ``pattern`` whose first slot starts at ``start``."""
+        probe = self.derive({**self.positions, pattern.slots[0][0]: [start]})
+        return probe.first_match(pattern, gap, window)
+
     def _slot_positions(self, slot: tuple[str, ...]) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
         for phrase in slot:

@@ -74,7 +74,7 @@ def test_tobacco_clause_needs_tobacco_setting(engine: TriageEngine) -> None:
     assert any("适用场所" in r for r in result.reasons)
 
 
-@pytest.mark.parametrize("name", ["dev_plain_tips.jsonl", "dev_plain2_tips.jsonl"])
+@pytest.mark.parametrize("name", ["dev_plain_tips.jsonl", "dev_plain2_tips.jsonl", "dev_plain3_tips.jsonl"])
 def test_plain_batches_meet_targets(engine: TriageEngine, name: str) -> None:
     path = HERE / name
     if not path.exists():

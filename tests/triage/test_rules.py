@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.triage import BUNDLED_ENTERPRISES, RulesError, load_routing_rules, validate_rules
+from bot.triage import BUNDLED_ENTERPRISES, RulesError, TriageEngine, load_routing_rules, validate_rules
 from tests.triage.conftest import SECTIONS
 
 
@@ -94,3 +94,45 @@ def test_edited_lexicon_changes_the_result(tmp_path: Path) -> None:
     engine = TriageEngine(load_routing_rules(sections, "office", None, lexicon_path=lexicon))
     assert engine.triage("拖拉机乱开").top_category == "traffic"
     assert engine.triage("灭火器过期").categories == []
+
+
+def test_negation_table_and_local_vetoes_are_validated(tmp_path: Path) -> None:
+    criteria = tmp_path / "major.toml"
+    criteria.write_text(
+        "[negation]\n"
+        'negators = ["没~有"]\n'
+        'negatable = ["坏"]\n'
+        'colour = "red"\n'
+        '[[criteria]]\nid = "1"\narticle = "第一条"\ntext = "t"\n'
+        '[[criteria.triggers]]\nall = [["报警器&坏"]]\nunless_near = ["在响"]\nunless_far = ["x"]\n',
+        encoding="utf-8",
+    )
+    problems = validate_rules(SECTIONS, "office", None, major_criteria_path=criteria)
+    assert any("negation.negators" in p and "only phrases" in p for p in problems)
+    assert any("negation: unknown keys ['colour']" in p for p in problems)
+    assert any("unknown keys ['unless_far']" in p for p in problems)
+
+
+def test_edited_negation_changes_the_result(tmp_path: Path) -> None:
+    body = (
+        '[[criteria]]\nid = "1"\narticle = "第一条"\ntext = "t"\n'
+        '[[criteria.triggers]]\nall = [["报警器&坏|拆"]]\nunless_near = ["在响"]\n'
+    )
+    plain = tmp_path / "plain.toml"
+    plain.write_text(body, encoding="utf-8")
+    negated = tmp_path / "negated.toml"
+    negated.write_text(
+        '[negation]\nnegators = ["没"]\nnegatable = ["坏"]\nresolved = ["修好"]\ncontrast = ["但是"]\n' + body,
+        encoding="utf-8",
+    )
+    for path, expected in ((plain, True), (negated, False)):
+        rules = load_routing_rules(SECTIONS, "office", None, major_criteria_path=path)
+        engine = TriageEngine(rules)
+        assert engine.triage("报警器没坏").major is expected
+    rules = load_routing_rules(SECTIONS, "office", None, major_criteria_path=negated)
+    engine = TriageEngine(rules)
+    assert engine.triage("报警器坏了").major
+    assert not engine.triage("报警器坏了，已经修好").major
+    assert engine.triage("报警器坏了，说修好但是还不行").major
+    assert not engine.triage("报警器拆了，一直在响").major  # local veto next to the evidence
+    assert engine.triage("报警器拆了，厂里的别的灯啊喇叭啊什么的都一直在响").major  # too far away to veto
