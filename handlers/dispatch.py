@@ -18,6 +18,7 @@ from handlers import followup, report, texts
 from handlers.commands import Command, Parsed, parse_command
 from handlers.inbound import Inbound
 from handlers.outcome import Outcome
+from storage.cases import awaits_reply
 from storage.drafts import open_draft
 from storage.models import InboundMessage
 
@@ -39,23 +40,20 @@ def handle(conv: report.Conversation, inbound: Inbound, message: InboundMessage)
             return _command(conv, parsed)
         if not (inbound.content or "").strip():
             return Outcome(texts.REPORT_HOWTO)
-    if inbound.kind in DRAFT_KINDS:
-        # One look at the open draft, locked as it is about to change. While one is open the message joins it:
-        # answers to the service and to "是哪家企业？" are only taken when no draft is open.
-        draft = open_draft(conv.session, conv.reporter.id, for_update=True)
-        if draft is not None:
-            return report.add_to_draft(conv, inbound, message, draft)
-    if inbound.kind in ("text", "image"):
+    if inbound.kind not in DRAFT_KINDS:
+        return Outcome(texts.UNSUPPORTED)
+    # One look at the open draft, locked as it is about to change. While one is open the message joins it:
+    # answers to the service and to "是哪家企业？" are only taken when no draft is open.
+    draft = open_draft(conv.session, conv.reporter.id, for_update=True)
+    if draft is None and inbound.kind in ("text", "image") and awaits_reply(conv.session, conv.reporter.id, conv.now):
         followed = followup.reply_to_service(conv, inbound, message)
         if followed is not None:
             return followed
-    if inbound.kind == "text":
-        answered = report.answer_question(conv, inbound.content or "")
-        if answered is not None:
-            return answered
-    if inbound.kind in DRAFT_KINDS:
-        return report.add_to_draft(conv, inbound, message, open_draft(conv.session, conv.reporter.id, for_update=True))
-    return Outcome(texts.UNSUPPORTED)
+        if inbound.kind == "text":
+            answered = report.answer_question(conv, inbound.content or "")
+            if answered is not None:
+                return answered
+    return report.add_to_draft(conv, inbound, message, draft)
 
 
 def _command(conv: report.Conversation, parsed: Parsed) -> Outcome:

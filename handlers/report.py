@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from handlers import texts
 from handlers.commands import Parsed
-from handlers.inbound import Inbound
+from handlers.inbound import MEDIA_KINDS, Inbound
 from handlers.outcome import JobRequest, Outcome
 from handlers.worktime import add_working_hours
 from storage import cases as case_store
@@ -261,10 +261,11 @@ def _submit_draft(
         session, case, REPORTER_ACTOR if via != "timeout" else SYSTEM_ACTOR, "submitted", f"via {via}", at=now
     )
     draft_store.close_draft(draft, "submitted", now, case_id=case.id)
-    media_store.attach_draft_media(session, draft.id, case.id)
-    for media in media_store.media_of_draft(session, draft.id):
-        if media.status == "stored" and media.kind == "image":
-            apply_photo_facts(case, media.info.get("gps"), media.info.get("taken_at"), rules.timezone)
+    if any(m.kind in MEDIA_KINDS for m in messages):
+        media_store.attach_draft_media(session, draft.id, case.id)
+        for media in media_store.media_of_draft(session, draft.id):
+            if media.status == "stored" and media.kind == "image":
+                apply_photo_facts(case, media.info.get("gps"), media.info.get("taken_at"), rules.timezone)
     return Submission(case, code)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import dialect_insert
@@ -78,6 +78,23 @@ def open_cases(session: Session, section_id: str | None, statuses: tuple[str, ..
         stmt = stmt.where(Case.section_id == section_id)
     stmt = stmt.order_by(Case.major.desc().nulls_last(), Case.submitted_at).limit(limit)
     return list(session.scalars(stmt))
+
+
+_AWAITS_REPLY = (
+    select(Case.id)
+    .where(
+        Case.reporter_id == bindparam("reporter_id"),
+        Case.question.is_not(None),
+        Case.question_expires_at > bindparam("now"),
+    )
+    .limit(1)
+)
+
+
+def awaits_reply(session: Session, reporter_id: int, now: datetime) -> bool:
+    """Whether any case of the reporter still waits for an answer from them: one cheap look, so that a message that
+    answers nothing (most of them) skips the precise lookups of `case_with_question`."""
+    return session.execute(_AWAITS_REPLY, {"reporter_id": reporter_id, "now": now}).first() is not None
 
 
 def case_with_question(session: Session, reporter_id: int, questions: tuple[str, ...], now: datetime) -> Case | None:

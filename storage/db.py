@@ -6,19 +6,20 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+M = TypeVar("M")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -141,6 +142,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         return
     with lock.held(), factory() as session, session.begin():
         yield session
+
+
+def attach(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
+    """The `model` instance of a row this transaction has just read or written with a Core statement (all columns in
+    `values`), in the session as if the ORM had loaded it: later changes to it are flushed as UPDATEs. The hot path
+    uses this: a Core statement costs a fraction of the ORM's. An instance already in the session wins."""
+    known = session.identity_map.get(session.identity_key(model, values["id"]))
+    if known is not None:
+        return known
+    instance = model(**values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 def dialect_insert(session: Session, model: type[Any]) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +12,7 @@ from storage.identity import IdentityVault
 from storage.models import Case, IdentityAccess, OutboxMessage, Reporter
 
 _BY_DIGEST = select(Reporter).where(Reporter.digest == bindparam("digest"))  # built once (the hot path)
+TOUCH_RESOLUTION = timedelta(minutes=1)
 
 
 def reporter_for(session: Session, vault: IdentityVault, openid: str) -> Reporter:
@@ -30,8 +31,9 @@ def reporter_for(session: Session, vault: IdentityVault, openid: str) -> Reporte
 
 
 def touch_inbound(reporter: Reporter, at: datetime) -> None:
-    """Remember the last time the reporter wrote: it opens the 48-hour customer-service window."""
-    if reporter.last_inbound_at is None or at > reporter.last_inbound_at:
+    """Remember the last time the reporter wrote: it opens the 48-hour customer-service window. To the minute: a
+    burst of messages writes the row once, and a time up to a minute old only makes the window look shorter."""
+    if reporter.last_inbound_at is None or at - reporter.last_inbound_at >= TOUCH_RESOLUTION:
         reporter.last_inbound_at = at
 
 
