@@ -5,17 +5,22 @@ queues (the case card to the section, questions to the reporter) are delivered b
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from bot.duplicates import find_original
 from bot.gateway import deliver_here
 from bot.services import Services
+from bot.triage.result import TriageResult
 from handlers import texts
 from handlers.inspection import announce
 from handlers.notify import to_reporter
 from handlers.outcome import JobRequest
 from storage.cases import record_event
-from storage.db import transaction
+from storage.db import reading, transaction
 from storage.media import media_of_case
 from storage.models import Case
 
@@ -24,17 +29,33 @@ TRIAGE_ACTOR = "triage"
 QUESTION_LIFETIME = timedelta(days=3)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What triage decided for a case, and from what (so the write can tell whether the case changed meanwhile)."""
+
+    inputs: tuple[str, str | None]  # the case's text and enterprise hint
+    result: TriageResult
+    original: tuple[int, str, str] | None  # the open case this one repeats: id, reference, reason
+
+
 def triage(services: Services, case_id: int) -> str:
-    engine = services.triage
+    """Decide without holding any lock (SQLite's write lock is shared by every process), then write the decision in
+    a short transaction, deciding again there only if the case changed in between."""
+    with reading(services.sessions) as session:
+        case = session.get(Case, case_id)
+        if case is None or case.triage_status != "pending":
+            return case.triage_status if case else "missing"
+        plan = _plan(services, session, case)
     now = services.clock()
     jobs: list[JobRequest] = []
     with transaction(services.sessions) as session:
         case = session.get(Case, case_id, with_for_update=True)
         if case is None or case.triage_status != "pending":
             return case.triage_status if case else "missing"
-        has_photo = any(m.kind == "image" for m in media_of_case(session, case.id))
-        result = engine.triage(case.text, enterprise_hint=case.enterprise_hint, has_photo=has_photo)
-        case.triage = {**result.to_json(), "needs_enterprise": result.needs_enterprise, "industry": result.industry}
+        if plan.inputs != (case.text, case.enterprise_hint):
+            plan = _plan(services, session, case)
+        result = plan.result
+        case.triage = _stored(result)
         case.section_id = result.section
         case.major = result.major
         case.enterprise = result.enterprise
@@ -48,12 +69,11 @@ def triage(services: Services, case_id: int) -> str:
             jobs += to_reporter(
                 session, case, texts.ASK_ENTERPRISE.format(reference=case.reference), now, "ask-enterprise"
             )
-        original = find_original(session, case) if case.duplicate_of_id is None else None
-        if original is not None:
-            first, reason = original
-            case.duplicate_of_id = first.id
-            record_event(session, case, TRIAGE_ACTOR, "duplicate", note=f"与 {first.reference} 为同一隐患：{reason}")
-            body = texts.LINKED_DUPLICATE.format(reference=case.reference, original=first.reference)
+        if plan.original is not None and case.duplicate_of_id is None:
+            first_id, first_reference, reason = plan.original
+            case.duplicate_of_id = first_id
+            record_event(session, case, TRIAGE_ACTOR, "duplicate", note=f"与 {first_reference} 为同一隐患：{reason}")
+            body = texts.LINKED_DUPLICATE.format(reference=case.reference, original=first_reference)
             jobs += to_reporter(session, case, body, now, "duplicate")
         if case.duplicate_of_id is None:
             jobs += announce(session, case, services.settings.timezone, now, f"routed:{case.section_id}")
@@ -61,3 +81,19 @@ def triage(services: Services, case_id: int) -> str:
     services.queue.submit(deliver_here(services, jobs))
     log.info("case triaged", extra={"case": reference, "section": result.section, "major": result.major})
     return "done"
+
+
+def _plan(services: Services, session: Session, case: Case) -> Plan:
+    has_photo = any(m.kind == "image" for m in media_of_case(session, case.id))
+    result = services.triage.triage(case.text, enterprise_hint=case.enterprise_hint, has_photo=has_photo)
+    original = None
+    if case.duplicate_of_id is None:
+        case.enterprise, case.triage = result.enterprise, _stored(result)  # what the search for an original compares
+        found = find_original(session, case)
+        if found is not None:
+            original = (found[0].id, found[0].reference, found[1])
+    return Plan((case.text, case.enterprise_hint), result, original)
+
+
+def _stored(result: TriageResult) -> dict[str, Any]:
+    return {**result.to_json(), "needs_enterprise": result.needs_enterprise, "industry": result.industry}

@@ -64,8 +64,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "whistle_read_only"  # execution option: a transaction that only reads (see `reading`)
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -142,6 +146,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         return
     with lock.held(), factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads: a consistent snapshot, and on SQLite no write lock (a deferred transaction in
+    WAL mode, so writers are not held up while it works). Changes to its objects are never flushed (they may stand
+    for a decision being worked out) and it always rolls back: a decision must be written by a `transaction` that
+    checks the rows it depends on have not changed meanwhile."""
+    with factory() as session:
+        session.autoflush = False
+        session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def attach(session: Session, model: type[M], values: Mapping[str, Any]) -> M:

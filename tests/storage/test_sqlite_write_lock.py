@@ -8,9 +8,10 @@ import textwrap
 import time
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from storage.db import SQLiteWriteLock, make_engine, make_sessionmaker, transaction
+from storage.db import SQLiteWriteLock, make_engine, make_sessionmaker, migrate, reading, transaction
+from storage.models import Reporter
 
 HOLDER = textwrap.dedent(
     """
@@ -72,3 +73,37 @@ def test_a_stuck_holder_delays_a_writer_by_the_timeout_only(tmp_path: Path) -> N
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_reader_holds_up_no_writer_and_writes_nothing(tmp_path: Path) -> None:
+    database = tmp_path / "w.db"
+    engine = make_engine(f"sqlite:///{database}")
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as session:
+        session.add(Reporter(digest="d1", sealed_openid=b"x"))
+    with reading(sessions) as reader:
+        reporter = reader.scalars(select(Reporter)).one()
+        reporter.subscribed = False  # worked out in memory, never written
+        started = time.monotonic()
+        writer = subprocess.run(
+            [sys.executable, "-c", WRITER, str(database)], cwd=Path(__file__).resolve().parents[2], timeout=30
+        )
+        assert writer.returncode == 0 and time.monotonic() - started < 5  # not held up by the open reader
+        assert reader.scalars(select(Reporter.digest)).all() == ["d1"]  # its snapshot, taken before the write
+    with transaction(sessions) as session:
+        assert [(r.digest, r.subscribed) for r in session.scalars(select(Reporter).order_by(Reporter.id))] == [
+            ("d1", True),
+            ("d2", True),
+        ]
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from storage.db import make_engine, make_sessionmaker, transaction
+    from storage.models import Reporter
+    with transaction(make_sessionmaker(make_engine(f"sqlite:///{sys.argv[1]}"))) as session:
+        session.add(Reporter(digest="d2", sealed_openid=b"x"))
+    """
+)
