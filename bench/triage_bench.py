@@ -42,6 +42,8 @@ and score each with --tips. tests/triage/blind3_tips.jsonl, if present, is the n
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import statistics
 import sys
 import time
@@ -55,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from bot.triage import BUNDLED_ENTERPRISES, TriageEngine, load_routing_rules  # noqa: E402
 from bot.triage.categories import CATEGORY_IDS  # noqa: E402
 from bot.triage.evaluate import Report, evaluate, load_tips  # noqa: E402
+from bot.triage.similar import Examples  # noqa: E402
 
 TIPS_DIR = ROOT / "tests" / "triage"
 # Further labelled files, each reported as its own split: (split, path, title).
@@ -63,6 +66,79 @@ EXTRA_SPLITS: tuple[tuple[str, Path, str], ...] = (
     ("dev_plain2", TIPS_DIR / "dev_plain2_tips.jsonl", "dev_plain2 split (plain-language batch 2)"),
     ("blind", TIPS_DIR / "blind_tips.jsonl", "blind (held out, never tuned against)"),
 )
+
+
+# Labelled files the bundled examples (bot/rules/examples.toml) are drawn from, by source name. blind2 gives only its
+# TUNE half (0-based even lines); its CHECK half and blind3 never become examples.
+EXAMPLE_SOURCES: tuple[tuple[str, Path], ...] = (
+    ("eval", TIPS_DIR / "eval_tips.jsonl"),
+    ("dev_plain", TIPS_DIR / "dev_plain_tips.jsonl"),
+    ("dev_plain2", TIPS_DIR / "dev_plain2_tips.jsonl"),
+    ("dev_plain3", TIPS_DIR / "dev_plain3_tips.jsonl"),
+    ("blind", TIPS_DIR / "blind_tips.jsonl"),
+    ("blind2_tune", TIPS_DIR / "blind2_tips.jsonl"),
+)
+EXAMPLES_HEADER = """\
+# Judged tips that back up the lexicon and the criteria by similarity (bot/triage/similar.py).
+#
+# When no clause of major_criteria.toml fires, a tip is compared with these examples (character n-grams of the
+# normalised text, enterprise names cut out); when its nearest neighbours are clearly major examples it is flagged
+# "possibly major" with the nearest major example's clause, marked as found by similarity. When the lexicon finds no
+# category, the neighbours' categories give a low-confidence one.
+#
+# Each example: text (as a worker wrote it), category (the id an inspector would pick first, "" = none), clause (the
+# [[criteria]] id of a confirmed possible major hazard; "" = a look-alike that is NOT major) and source (where it came
+# from). Add the tips inspectors confirm or clear; keep look-alikes as well as majors, or the vote leans to "major".
+# Generated from the labelled development tips with:
+#     python bench/triage_bench.py --write-examples bot/rules/examples.toml
+# (the clause is the one the criteria themselves match on each development major).
+
+# [settings] (at the end of the file) tunes the comparison.
+
+examples = [
+"""
+
+
+EXAMPLES_SETTINGS = """
+[settings]
+ngrams = [1, 2]                  # character n-gram sizes compared
+k = 7                            # neighbours that vote
+min_similarity = 0.25            # the nearest example must be at least this similar (cosine, 0..1)
+major_share = 0.6                # share of the neighbours' similarity that major examples must hold to flag "major"
+category_min_similarity = 0.25   # the same two for a category when the lexicon found none
+category_share = 0.5
+category_weight = 1.0            # how much the neighbours' category shares add to the lexicon's scores (0 = none)
+"""
+
+
+def _write_examples(engine: TriageEngine, path: Path) -> int:
+    lines: list[str] = []
+    seen: set[str] = set()
+    skipped = 0
+    for source, tips_path in EXAMPLE_SOURCES:
+        tips = load_tips(tips_path)
+        if source == "blind2_tune":
+            tips = [t for t in tips if (t["_line"] - 1) % 2 == 0]
+        for tip in tips:
+            text = (tip.get("text") or "").strip()
+            if not text or text in seen:
+                continue
+            clause = ""
+            if tip.get("major"):
+                match, normalized = engine._enterprise(engine.normalize(text), tip.get("enterprise_hint"), [])
+                industry = match.enterprise.industry if match else None
+                found = engine.rules.criteria.evaluate(engine.scan(normalized), industry).findings
+                if not found:
+                    skipped += 1  # a major the criteria do not match: no clause to give it
+                    continue
+                clause = found[0].criterion.id
+            seen.add(text)
+            fields = {"text": text, "category": tip.get("top") or "", "clause": clause, "source": source}
+            body = ", ".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in fields.items())
+            lines.append(f"  {{ {body} }},")
+    path.write_text(EXAMPLES_HEADER + "\n".join(lines) + "\n]\n" + EXAMPLES_SETTINGS, encoding="utf-8")
+    print(f"wrote {len(lines)} examples to {path} ({skipped} majors without a matching clause left out)")
+    return 0
 
 
 def _rules(config_path: Path) -> Any:
@@ -77,6 +153,7 @@ def _rules(config_path: Path) -> Any:
         lexicon_path=(ROOT / routing["lexicon"]) if routing.get("lexicon") else None,
         major_criteria_path=(ROOT / routing["major_criteria"]) if routing.get("major_criteria") else None,
         transfers_path=(ROOT / routing["transfers"]) if routing.get("transfers") else None,
+        examples_path=(ROOT / routing["examples"]) if routing.get("examples") else None,
     )
 
 
@@ -116,9 +193,24 @@ def main(argv: list[str] | None = None) -> int:
         help="list failures of one split (all = the --tips file); the blind split is never listed",
     )
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--leave-out",
+        metavar="SOURCE",
+        help="drop the examples drawn from SOURCE (eval, dev_plain, …, blind2_tune) for a leave-one-file-out score",
+    )
+    parser.add_argument("--no-examples", action="store_true", help="turn the example-based fallback off")
+    parser.add_argument("--write-examples", type=Path, metavar="PATH", help="regenerate the examples file and exit")
     args = parser.parse_args(argv)
 
     rules = _rules(args.config)
+    if args.write_examples:
+        return _write_examples(TriageEngine(dataclasses.replace(rules, examples=None)), args.write_examples)
+    if args.no_examples:
+        rules = dataclasses.replace(rules, examples=None)
+    elif args.leave_out and rules.examples is not None:
+        kept = tuple(e for e in rules.examples.examples if e.source != args.leave_out)
+        print(f"examples: {len(kept)} of {len(rules.examples.examples)} (left out source {args.leave_out!r})")
+        rules = dataclasses.replace(rules, examples=Examples(kept, rules.examples.settings))
     engine = TriageEngine(rules)
     tips = load_tips(args.tips)
     report = evaluate(engine, tips)

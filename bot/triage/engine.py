@@ -3,7 +3,7 @@ transfers, each with its reasons."""
 
 from __future__ import annotations
 
-from bot.triage.classify import Classifier
+from bot.triage.classify import CategoryScore, Classifier
 from bot.triage.enterprises import EnterpriseMatch
 from bot.triage.lexicon import Corrector
 from bot.triage.normalize import SEP, has_words, normalize
@@ -12,6 +12,7 @@ from bot.triage.people import MORE_THAN_NINE, people_over_nine
 from bot.triage.result import TriageResult
 from bot.triage.routing import Router
 from bot.triage.rules import RoutingRules
+from bot.triage.similar import Neighbour, SimilarityIndex, category_shares, category_vote, major_vote
 
 _HOW = {
     "全称": "按全称",
@@ -47,6 +48,24 @@ class TriageEngine:
         phrases.discard(MORE_THAN_NINE)
         self._correct = Corrector(_protect(rules.lexicon.corrections, phrases))
         self._scanner = Scanner(phrases)
+        self._index: SimilarityIndex | None = None
+        if rules.examples is not None and rules.examples.examples:
+            prepared = [self.prepare(e.text) for e in rules.examples.examples]
+            self._index = SimilarityIndex(prepared, rules.examples.examples, rules.examples.settings)
+
+    def prepare(self, text: str) -> str:
+        """The form the example index compares: normalised, with a registered enterprise's name cut out."""
+        normalized = self.normalize(text)
+        registry = self.rules.registry
+        if registry is not None:
+            _match, span = registry.find_in_text(normalized)
+            if span is not None:
+                normalized = normalized[: span[0]] + SEP + normalized[span[1] :]
+        return normalized
+
+    def neighbours(self, normalized: str) -> list[Neighbour]:
+        """The judged examples nearest to a prepared tip (empty without an examples file)."""
+        return self._index.neighbours(normalized) if self._index is not None else []
 
     def normalize(self, text: str) -> str:
         return self._correct(normalize(text))
@@ -97,7 +116,33 @@ class TriageEngine:
         hits = self.scan(normalized)
         lexicon = self.rules.lexicon
         categories = self._classifier.classify(hits) if has_words(normalized) else []
-        if categories:
+        neighbours: list[Neighbour] | None = None
+        weight = self._index.settings.category_weight if self._index is not None else 0.0
+        if categories and weight and self._index is not None:
+            # the judged examples nearest to the tip re-rank the categories the lexicon found (never add one)
+            neighbours = self._index.neighbours(normalized)
+            votes = category_shares(neighbours, self._index.settings)
+            if votes:
+                order = {c.id: i for i, c in enumerate(categories)}
+                categories = sorted(
+                    (
+                        CategoryScore(c.id, c.score, c.raw + weight * votes.get(c.id, 0.0), c.matched)
+                        for c in categories
+                    ),
+                    key=lambda c: (-c.raw, order[c.id]),
+                )
+        if not categories and has_words(normalized) and self._index is not None:
+            neighbours = self._index.neighbours(normalized)
+            guess = category_vote(neighbours, self._index.settings)
+            if guess is not None:
+                cid, share = guess
+                # low confidence on purpose: no phrase of the lexicon backs it
+                categories = [CategoryScore(cid, round(0.5 * share * neighbours[0].similarity, 3), 0.0, ("相似案例",))]
+                reasons.append(
+                    f"类别：未命中类别词，按相似的已判定描述归为{lexicon.name(cid)}（近邻中占{share:.0%}，"
+                    f"最相近「{neighbours[0].example.text[:30]}」）：置信度低，请人工核实"
+                )
+        if categories and categories[0].matched != ("相似案例",):
             described = "；".join(
                 f"{lexicon.name(c.id)} {c.score:.2f}（{'、'.join(c.matched[:4])}）" for c in categories[:3]
             )
@@ -124,8 +169,42 @@ class TriageEngine:
             reasons.append(f"{criterion.article}的情形文中说已处理（「{said}」），未计入；请核实是否确已整改")
         for criterion in major.off_setting:
             reasons.append(f"{criterion.article}的适用场所与文中描述不符（或属其他标准管辖），未计入")
+        major_flag, major_reasons = major.major, major.reasons
+        if not major.major and not major.resolved and self._index is not None and has_words(normalized):
+            if neighbours is None:
+                neighbours = self._index.neighbours(normalized)
+            criteria = self.rules.criteria
 
-        transfers, escalate_to = self.rules.transfers.evaluate(hits, [(c.id, c.raw) for c in categories], major.major)
+            index = self._index
+            top = [c.id for c in categories if c.raw > 0][:2] or None
+
+            def usable(clause: str) -> bool:
+                candidate = criteria.by_id(clause)
+                if candidate is None or not criteria.may_apply(candidate, hits, industry):
+                    return False
+                # the lexicon's reading of the tip must be one the clause's own examples were given
+                return top is None or bool(set(top) & index.clause_categories.get(clause, frozenset()))
+
+            vote = major_vote(neighbours, self._index.settings, usable)
+            if vote is not None:
+                similar_to = criteria.by_id(vote.example.clause or "")
+                no_hazard = criteria.settled(hits)
+                if similar_to is not None and no_hazard is None:
+                    no_hazard = criteria.veto(similar_to, criteria.negation.apply(hits))
+                if similar_to is not None and no_hazard is not None:
+                    reasons.append(
+                        f"与已确认的重大隐患描述相近（{similar_to.article}），但文中说「{no_hazard}」，未计入；请核实"
+                    )
+                elif similar_to is not None:
+                    major_flag = True
+                    major_reasons = [f"与已确认的重大隐患描述相近（{similar_to.article}）：{similar_to.text}"]
+                    reasons.append(
+                        f"可能重大事故隐患（按相似案例，未命中条款用词）：{similar_to.reason}；"
+                        f"最相近的已确认描述「{vote.example.text[:40]}」（相似度{vote.similarity:.2f}，"
+                        f"近邻中重大隐患占{vote.share:.0%}），请人工核实"
+                    )
+
+        transfers, escalate_to = self.rules.transfers.evaluate(hits, [(c.id, c.raw) for c in categories], major_flag)
         section, route_reasons = self._router.route(enterprise, [c.id for c in categories], escalate_to)
         reasons.extend(route_reasons)
         for transfer in transfers:
@@ -133,8 +212,8 @@ class TriageEngine:
 
         return TriageResult(
             categories=categories,
-            major=major.major,
-            major_reasons=major.reasons,
+            major=major_flag,
+            major_reasons=major_reasons,
             enterprise=enterprise.name if enterprise else None,
             industry=industry,
             section=section,

@@ -188,6 +188,44 @@ class MajorCriteria:
                 found.update(pattern.phrases)
         return found
 
+    def by_id(self, criterion_id: str) -> Criterion | None:
+        for criterion in self.criteria:
+            if criterion.id == criterion_id:
+                return criterion
+        return None
+
+    def may_apply(self, criterion: Criterion, hits: Hits, industry: str | None) -> bool:
+        """Whether ``criterion`` may apply to this tip at all: its industries fit and no ``not_setting`` matches
+        (used for a flag by similarity, where no trigger of the clause has matched)."""
+        if not criterion.applies_to(industry):
+            return False
+        return not any(hits.matches(p, self.gap, self.window) for p in criterion.not_setting)
+
+    def veto(self, criterion: Criterion, hits: Hits) -> str | None:
+        """The text of the first ``unless``/``unless_near`` pattern of any of the clause's triggers found anywhere in
+        the tip (the alarm "一直在响", goods "分开放"): a flag by similarity has no evidence span to measure nearness
+        from, so every veto of the clause counts."""
+        for trigger in criterion.triggers:
+            for pattern in (*trigger.unless, *trigger.unless_near):
+                span = hits.first_match(pattern, self.gap, self.window)
+                if span is not None:
+                    return hits.text[span[0] : span[1]]
+        return None
+
+    def settled(self, hits: Hits) -> str | None:
+        """What in the tip says there is no hazard (now): a negated failure or water word ("没坏", "没有水") or a
+        phrase saying it is already fixed that no contrast follows; None when the tip says neither."""
+        negated = self.negation.apply(hits)
+        if negated is not hits:
+            for phrase, found in hits.positions.items():
+                if phrase in self.negation.negatable and len(negated.positions.get(phrase, ())) < len(found):
+                    return phrase
+        fixed = self.negation.resolution(negated, self.gap, self.window)
+        if fixed:
+            start, end = fixed[0]
+            return hits.text[start:end]
+        return None
+
     def evaluate(self, hits: Hits, industry: str | None) -> MajorResult:
         findings: list[MajorFinding] = []
         gated: list[Criterion] = []

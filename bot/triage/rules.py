@@ -12,6 +12,7 @@ from bot.triage.errors import RulesError
 from bot.triage.lexicon import Lexicon, load_lexicon
 from bot.triage.major import MajorCriteria, load_major_criteria
 from bot.triage.routing import Section, parse_sections
+from bot.triage.similar import Examples, load_examples
 from bot.triage.transfers import TransferRules, load_transfers
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -19,6 +20,7 @@ BUNDLED_LEXICON = RULES_DIR / "lexicon.toml"
 BUNDLED_MAJOR_CRITERIA = RULES_DIR / "major_criteria.toml"
 BUNDLED_TRANSFERS = RULES_DIR / "transfers.toml"
 BUNDLED_ENTERPRISES = RULES_DIR / "enterprises.csv"
+BUNDLED_EXAMPLES = RULES_DIR / "examples.toml"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class RoutingRules:
     lexicon: Lexicon
     criteria: MajorCriteria
     transfers: TransferRules
+    # Judged tips that back up the lexicon and the criteria by similarity (None = no example fallback).
+    examples: Examples | None = None
 
 
 def _path(value: Path | str | None, bundled: Path) -> Path:
@@ -44,6 +48,7 @@ def _load(
     lexicon_path: Path | str | None,
     major_criteria_path: Path | str | None,
     transfers_path: Path | str | None,
+    examples_path: Path | str | None = None,
 ) -> tuple[RoutingRules | None, list[str]]:
     problems: list[str] = []
     if not isinstance(sections, Sequence) or isinstance(sections, str | bytes):
@@ -77,9 +82,17 @@ def _load(
             for cid in section.categories:
                 if cid not in lexicon.categories:
                     problems.append(f"sections (id={section.id!r}).categories: {cid!r} has no entry in the lexicon")
+    examples: Examples | None = None
+    # The bundled examples name the bundled criteria's clauses: with another criteria file they need their own file.
+    own_criteria = _path(major_criteria_path, BUNDLED_MAJOR_CRITERIA) == BUNDLED_MAJOR_CRITERIA
+    wanted = examples_path is not None and not (isinstance(examples_path, str) and not examples_path.strip())
+    if wanted and isinstance(examples_path, str) and examples_path.strip() == "-":
+        wanted = own_criteria = False
+    if criteria is not None and (wanted or own_criteria):
+        examples = load_examples(_path(examples_path, BUNDLED_EXAMPLES), problems, (c.id for c in criteria.criteria))
     if problems or lexicon is None or criteria is None or transfers is None:
         return None, problems
-    return RoutingRules(tuple(parsed), default_section, registry, lexicon, criteria, transfers), problems
+    return RoutingRules(tuple(parsed), default_section, registry, lexicon, criteria, transfers, examples), problems
 
 
 def load_routing_rules(
@@ -89,14 +102,17 @@ def load_routing_rules(
     lexicon_path: Path | str | None = None,
     major_criteria_path: Path | str | None = None,
     transfers_path: Path | str | None = None,
+    examples_path: Path | str | None = None,
 ) -> RoutingRules:
     """Load and check every rule source; raise :class:`RulesError` listing all problems (file/line/key) if any.
 
     ``None`` (or "") for the lexicon, criteria or transfers means the bundled file under ``bot/rules``;
     ``enterprises_csv=None`` means no registry (every tip then needs the reporter to name the enterprise).
+    ``examples_path`` likewise defaults to the bundled examples (bot/rules/examples.toml), but only with the bundled
+    criteria (their clause ids are the bundled file's); "-" turns the example-based fallback off.
     """
     rules, problems = _load(
-        sections, default_section, enterprises_csv, lexicon_path, major_criteria_path, transfers_path
+        sections, default_section, enterprises_csv, lexicon_path, major_criteria_path, transfers_path, examples_path
     )
     if rules is None:
         raise RulesError(problems or ["invalid triage rules"])
@@ -110,9 +126,10 @@ def validate_rules(
     lexicon_path: Path | str | None = None,
     major_criteria_path: Path | str | None = None,
     transfers_path: Path | str | None = None,
+    examples_path: Path | str | None = None,
 ) -> list[str]:
     """Every problem found in the rule sources (empty when all is well), for ``whistle check-config``."""
     _rules, problems = _load(
-        sections, default_section, enterprises_csv, lexicon_path, major_criteria_path, transfers_path
+        sections, default_section, enterprises_csv, lexicon_path, major_criteria_path, transfers_path, examples_path
     )
     return problems
