@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.config import Settings
 
@@ -30,6 +31,7 @@ def check_everything(settings: Settings) -> CheckReport:
         "lexicon": r.lexicon,
         "major_criteria": r.major_criteria,
         "transfers": r.transfers,
+        "examples": r.examples if isinstance(r.examples, Path) else None,
     }
     for key, path in paths.items():
         if path is not None and not path.is_file():

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
         "lexicon": "",
         "major_criteria": "",
         "transfers": "",
+        "examples": "",
     },
     "deadlines": {
         "accept_working_hours": 8,
@@ -111,6 +112,7 @@ class RoutingSettings:
     lexicon: Path | None
     major_criteria: Path | None
     transfers: Path | None
+    examples: Path | str | None  # None: the bundled examples (with the bundled criteria); "-": no examples
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class Settings:
             "lexicon_path": r.lexicon,
             "major_criteria_path": r.major_criteria,
             "transfers_path": r.transfers,
+            "examples_path": r.examples,
         }
 
 
@@ -187,14 +190,19 @@ def load_settings(
     return _validate(raw, source)
 
 
+def _examples(value: str | None) -> Path | str | None:
+    value = (value or "").strip()
+    return None if not value else "-" if value == "-" else Path(value)
+
+
 def _anchor_rule_paths(raw: dict[str, Any], file_path: Path | None) -> None:
     """Rule files named in a config file are found next to that file, wherever the service is started from."""
     if file_path is None:
         return
     base = file_path.resolve().parent
-    for key in ("enterprises", "lexicon", "major_criteria", "transfers"):
+    for key in ("enterprises", "lexicon", "major_criteria", "transfers", "examples"):
         value = raw["routing"].get(key)
-        if isinstance(value, str) and value and not Path(value).is_absolute():
+        if isinstance(value, str) and value and value != "-" and not Path(value).is_absolute():
             raw["routing"][key] = str(base / value)
 
 
@@ -338,6 +346,7 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         lexicon=c.path("routing", "lexicon"),
         major_criteria=c.path("routing", "major_criteria"),
         transfers=c.path("routing", "transfers"),
+        examples=_examples(c.get("routing", "examples", str)),
     )
     if sections and routing.default_section not in {s.id for s in sections}:
         c.problems.append(f"routing.default_section: {routing.default_section!r} is not the id of any [[sections]]")

@@ -72,3 +72,18 @@ def test_broken_toml_is_reported_with_the_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_settings(bad, environ={})
     assert "bad.toml" in str(info.value)
+
+
+def test_the_judged_examples_are_bundled_switchable_and_found_next_to_the_config(tmp_path):
+    from bot.triage import load_routing_rules
+    from bot.triage.errors import RulesError
+
+    def examples(environ, path=REPO_CONFIG):
+        return load_routing_rules(**load_settings(path, environ=environ).rule_sources()).examples
+
+    assert examples({}) is not None  # the bundled ones, with the bundled criteria
+    assert examples({"WHISTLE_ROUTING__EXAMPLES": "-"}) is None
+    bureau = tmp_path / "bureau.toml"
+    bureau.write_text(REPO_CONFIG.read_text().replace('examples = ""', 'examples = "ours.toml"'))
+    with pytest.raises(RulesError, match=str(tmp_path / "ours.toml")):
+        examples({}, bureau)  # looked up next to bureau.toml, where there is none yet
