@@ -217,7 +217,10 @@ def ok(**extra: Any) -> _Reply:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Request logs would print every URL, secrets included; tests do not need them."""
+    """Request logs would print every URL, secrets included; tests do not need them. Keep-alive, as the platform
+    does: a client that opened a connection per call would pay for it here and nowhere else."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
