@@ -13,6 +13,10 @@ Three mechanisms keep wide vocabularies precise (all data in the file's ``[negat
   stands right after a negator (没/没有/不是/无…, optionally with ``fillers`` such as 被/人 in between: 没被拆)
   does not count, and neither does the negator itself as "missing": "报警器没坏", "坑里没有水". "是不是坏了"
   is a question, not a negation, and still counts;
+* **hypothetical mood**: a ``negatable`` phrase that starts within ``hypothetical_window`` characters after a
+  ``hypothetical`` marker (万一/要是/如果…) in the same sentence describes what might happen, not what is there:
+  "万一下雨漏水进去是不是很危险" reports no water. The marker says only that one phrase is supposed; the rest of the
+  tip still counts ("冷却水要是断了也没有东西会叫": the missing alarm is real);
 * **resolution**: a ``resolved`` phrase (已经修好, 换了新的…) after or in the same sentence as a finding's evidence
   cancels the finding, unless a ``contrast`` phrase (但是, 又坏, 还是不响…) follows it;
 * **local vetoes**: a trigger's ``unless_near`` patterns veto it only when they occur within ``window`` characters of
@@ -26,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.triage.normalize import SEP
 from bot.triage.patterns import DEFAULT_GAP, Hits, Pattern, PatternSyntaxError, parse_concepts, parse_pattern
 from bot.triage.tomlfile import read_toml, string_list
 
@@ -47,6 +52,38 @@ class Negation:
     question: tuple[str, ...] = ()
     resolved: tuple[Pattern, ...] = ()
     contrast: tuple[Pattern, ...] = ()
+    hypothetical: tuple[str, ...] = ()
+    hypothetical_window: int = 6
+    # longer words that hold a marker without supposing anything (主要是 holds 要是)
+    not_hypothetical: tuple[str, ...] = ()
+
+    def supposed_at(self, text: str, pos: int) -> int:
+        """Where the hypothetical marker (万一, 要是…) governing the phrase at ``pos`` starts, or -1: the marker ends at
+        most ``hypothetical_window`` characters before ``pos`` in the same sentence."""
+        best = -1
+        lo = max(0, pos - self.hypothetical_window)
+        for marker in self.hypothetical:
+            start = text.rfind(marker, max(0, lo - len(marker)), pos)
+            if start < 0 or start + len(marker) > pos or start + len(marker) < lo:
+                continue
+            if SEP in text[start:pos] or self._inside_word(text, start, start + len(marker)):
+                continue
+            best = max(best, start)
+        return best
+
+    def _inside_word(self, text: str, start: int, end: int) -> bool:
+        for word in self.not_hypothetical:
+            at = text.find(word, max(0, end - len(word)), start + len(word))
+            while 0 <= at <= start:
+                if at + len(word) >= end:
+                    return True
+                at = text.find(word, at + 1, start + len(word))
+        return False
+
+    def cancelled_at(self, text: str, pos: int) -> int:
+        """Where the negator or hypothetical marker that cancels the phrase at ``pos`` starts, or -1."""
+        start = self.negator_at(text, pos)
+        return start if start >= 0 else self.supposed_at(text, pos)
 
     def is_negated(self, text: str, pos: int) -> bool:
         """True when a negator ends at ``pos`` (or before up to two filler characters)."""
@@ -76,27 +113,30 @@ class Negation:
 
     def apply(self, hits: Hits) -> Hits:
         """``hits`` without the negated occurrences of negatable phrases."""
-        if not self.negators or not self.negatable:
+        if not (self.negators or self.hypothetical) or not self.negatable:
             return hits
         text = hits.text
         # (negator start, negated phrase start): the negator is used up; it does not also say "missing" (没有被拆)
         used: list[tuple[int, int]] = []
+        supposed = False
         positions: dict[str, list[int]] = {}
         for phrase, found in hits.positions.items():
             if phrase in self.negatable:
                 kept: list[int] = []
                 for pos in found:
                     start = self.negator_at(text, pos)
-                    if start < 0:
-                        kept.append(pos)
-                    else:
+                    if start >= 0:
                         used.append((start, pos))
+                    elif self.supposed_at(text, pos) >= 0:
+                        supposed = True
+                    else:
+                        kept.append(pos)
                 if kept:
                     positions[phrase] = kept
             else:
                 positions[phrase] = found
         if not used:
-            return hits
+            return hits.derive(positions) if supposed else hits
         for phrase in list(positions):
             kept = [p for p in positions[phrase] if not any(a <= p and p + len(phrase) <= b for a, b in used)]
             if kept:
@@ -219,6 +259,10 @@ class MajorCriteria:
         if negated is not hits:
             for phrase, found in hits.positions.items():
                 if phrase in self.negation.negatable and len(negated.positions.get(phrase, ())) < len(found):
+                    for pos in found:
+                        start = self.negation.cancelled_at(hits.text, pos)
+                        if start >= 0:
+                            return hits.text[start : pos + len(phrase)]
                     return phrase
         fixed = self.negation.resolution(negated, self.gap, self.window)
         if fixed:
@@ -418,7 +462,17 @@ def _negation(raw: object, where: str, problems: list[str], concepts: Mapping[st
     if not isinstance(raw, dict):
         problems.append(f"{where}: [negation] must be a table")
         return Negation()
-    unknown = set(raw) - {"negators", "negatable", "fillers", "question", "resolved", "contrast"}
+    unknown = set(raw) - {
+        "negators",
+        "negatable",
+        "fillers",
+        "question",
+        "resolved",
+        "contrast",
+        "hypothetical",
+        "hypothetical_window",
+        "not_hypothetical",
+    }
     if unknown:
         problems.append(f"{where}: unknown keys {sorted(unknown)}")
     fillers = raw.get("fillers", "")
@@ -430,6 +484,10 @@ def _negation(raw: object, where: str, problems: list[str], concepts: Mapping[st
     )
     if raw.get("negatable") and not negators:
         problems.append(f"{where}: negatable phrases need negators")
+    window = raw.get("hypothetical_window", 6)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        problems.append(f"{where}.hypothetical_window: expected a positive integer")
+        window = 6
     return Negation(
         negators=negators,
         negatable=frozenset(_phrase_list(raw.get("negatable"), f"{where}.negatable", problems, concepts)),
@@ -437,4 +495,9 @@ def _negation(raw: object, where: str, problems: list[str], concepts: Mapping[st
         question=tuple(_phrase_list(raw.get("question"), f"{where}.question", problems, concepts)),
         resolved=_patterns(raw.get("resolved"), f"{where}.resolved", problems, concepts),
         contrast=_patterns(raw.get("contrast"), f"{where}.contrast", problems, concepts),
+        hypothetical=tuple(_phrase_list(raw.get("hypothetical"), f"{where}.hypothetical", problems, concepts)),
+        hypothetical_window=window,
+        not_hypothetical=tuple(
+            _phrase_list(raw.get("not_hypothetical"), f"{where}.not_hypothetical", problems, concepts)
+        ),
     )

@@ -3,6 +3,8 @@
 A rule fires when all of its conditions hold: one of its ``categories`` is among the tip's leading categories, one of
 its ``patterns`` matches the tip, and (``major = true``) the tip is possibly a major hazard. A rule with
 ``escalate_section`` also moves the tip to that section (e.g. deaths and concealed accidents go to 办公室).
+A rule's ``not_inside`` phrases are figures of speech that hold its words without meaning them: a word of the rule's
+patterns that stands inside one of them does not count ("吓死人了" holds 死人 but nobody died).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.triage.categories import CATEGORY_IDS
+from bot.triage.normalize import normalize
 from bot.triage.patterns import Hits, Pattern, PatternSyntaxError, parse_pattern
 from bot.triage.tomlfile import number, read_toml, string_list
 
@@ -24,6 +27,24 @@ class TransferRule:
     major: bool = False
     escalate_section: str | None = None
     line_hint: str = ""
+    not_inside: tuple[str, ...] = ()
+
+    def literal(self, hits: Hits) -> Hits:
+        """``hits`` without the occurrences of this rule's words that stand inside a ``not_inside`` phrase."""
+        if not self.not_inside:
+            return hits
+        spans = [(pos, pos + len(p)) for p in self.not_inside for pos in hits.positions.get(p, ())]
+        if not spans:
+            return hits
+        words = {w for pattern in self.patterns for w in pattern.phrases}
+        positions: dict[str, list[int]] = {}
+        for phrase, found in hits.positions.items():
+            kept = found
+            if phrase in words:
+                kept = [q for q in found if not any(a <= q and q + len(phrase) <= b for a, b in spans)]
+            if kept:
+                positions[phrase] = kept
+        return hits.derive(positions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +66,8 @@ class TransferRules:
     category_share: float = 0.5
 
     def phrases(self) -> set[str]:
-        return {p for rule in self.rules for pattern in rule.patterns for p in pattern.phrases}
+        found = {p for rule in self.rules for pattern in rule.patterns for p in pattern.phrases}
+        return found | {p for rule in self.rules for p in rule.not_inside}
 
     def evaluate(
         self, hits: Hits, categories: list[tuple[str, float]], major: bool
@@ -59,8 +81,10 @@ class TransferRules:
         for rule in self.rules:
             if rule.categories and not leading.intersection(rule.categories):
                 continue
-            if rule.patterns and not any(hits.matches(p) for p in rule.patterns):
-                continue
+            if rule.patterns:
+                literal = rule.literal(hits)
+                if not any(literal.matches(p) for p in rule.patterns):
+                    continue
             if rule.major and not major:
                 continue
             reasons = by_department.setdefault(rule.department, [])
@@ -95,7 +119,15 @@ def load_transfers(path: Path, problems: list[str], section_ids: set[str] | None
         if not isinstance(body, dict):
             problems.append(f"{where}: must be a table")
             continue
-        unknown = set(body) - {"department", "reason", "categories", "patterns", "major", "escalate_section"}
+        unknown = set(body) - {
+            "department",
+            "reason",
+            "categories",
+            "patterns",
+            "major",
+            "escalate_section",
+            "not_inside",
+        }
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         department, reason = body.get("department"), body.get("reason")
@@ -115,6 +147,9 @@ def load_transfers(path: Path, problems: list[str], section_ids: set[str] | None
                 patterns.append(parse_pattern(source))
             except PatternSyntaxError as exc:
                 problems.append(f"{where}.patterns: {exc}")
+        not_inside = tuple(normalize(w) for w in string_list(body.get("not_inside"), f"{where}.not_inside", problems))
+        if not_inside and not patterns:
+            problems.append(f"{where}.not_inside: only meaningful with patterns")
         major = body.get("major", False)
         if not isinstance(major, bool):
             problems.append(f"{where}.major: expected true or false")
@@ -129,7 +164,9 @@ def load_transfers(path: Path, problems: list[str], section_ids: set[str] | None
             problems.append(f"{where}: needs categories, patterns or major = true (otherwise it fires for every tip)")
             continue
         rules.append(
-            TransferRule(department.strip(), reason.strip(), categories, tuple(patterns), major, escalate, where)
+            TransferRule(
+                department.strip(), reason.strip(), categories, tuple(patterns), major, escalate, where, not_inside
+            )
         )
     if len(problems) > before:
         return None
