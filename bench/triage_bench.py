@@ -37,8 +37,10 @@ once scored (and its failures read) a file is development data and its later sco
   figures of speech in transfers, vocabulary); development data now. Its honest example-mechanism estimate is the
   leave-one-file-out score (--leave-out blind3).
 
-tests/triage/blind4_tips.jsonl, when present, is the next held-out set: it is scored as its own split ("blind4 (held
-out, never tuned against)") and its failures are never listed (--failures refuses it, and it never becomes examples).
+* blind4 (200 tips, 80 major, a writer who never saw the rules), scored once after the blind3 round: top-1 94.0%
+  (strict 81.0%), recall 97.5%, precision 88.6%, routing 100%, 0.98 ms a tip. It is reported as its own split, its
+  failures are not listed (--failures refuses it) and it is no example source, so that a change can be checked
+  against it; but having been scored, it is no longer unseen: the next honest estimate needs a fresh set.
 
 Examples (bot/rules/examples.toml) are drawn from every development file (EXAMPLE_SOURCES); --leave-out SOURCE drops
 one file's examples so that file can be scored as if unseen by the example mechanism.
@@ -73,7 +75,7 @@ EXTRA_SPLITS: tuple[tuple[str, Path, str], ...] = (
     ("dev_plain", TIPS_DIR / "dev_plain_tips.jsonl", "dev_plain split (plain-language batch 1)"),
     ("dev_plain2", TIPS_DIR / "dev_plain2_tips.jsonl", "dev_plain2 split (plain-language batch 2)"),
     ("blind", TIPS_DIR / "blind_tips.jsonl", "blind (development data since scored)"),
-    (HELD_OUT, HELD_OUT_PATH, "blind4 (held out, never tuned against)"),
+    (HELD_OUT, HELD_OUT_PATH, "blind4 (held out: scored once, never tuned against)"),
 )
 
 
