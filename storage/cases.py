@@ -10,18 +10,23 @@ from sqlalchemy.orm import Session
 from storage.db import dialect_insert
 from storage.models import Case, CaseEvent, ReferenceCounter
 
+_BUMP = (
+    update(ReferenceCounter)
+    .where(ReferenceCounter.prefix == bindparam("of_prefix"), ReferenceCounter.day == bindparam("of_day"))
+    .values(last=ReferenceCounter.last + 1)
+    .returning(ReferenceCounter.last)
+)
+
 
 def next_reference(session: Session, prefix: str, day: date) -> str:
-    """`<prefix>-<yyyymmdd>-<seq>`, gap-free per day; concurrent callers are serialized on the counter row."""
-    session.execute(
-        dialect_insert(session, ReferenceCounter).values(prefix=prefix, day=day, last=0).on_conflict_do_nothing()
-    )
-    seq = session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.day == day)
-        .values(last=ReferenceCounter.last + 1)
-        .returning(ReferenceCounter.last)
-    ).scalar_one()
+    """`<prefix>-<yyyymmdd>-<seq>`, gap-free per day; concurrent callers are serialized on the counter row, which
+    the day's first case creates (a concurrent first case finds it created and bumps it)."""
+    key = {"of_prefix": prefix, "of_day": day}
+    seq = session.execute(_BUMP, key).scalar_one_or_none()
+    if seq is None:
+        first = dialect_insert(session, ReferenceCounter).values(prefix=prefix, day=day, last=0)
+        session.execute(first.on_conflict_do_nothing())
+        seq = session.execute(_BUMP, key).scalar_one()
     return f"{prefix}-{day:%Y%m%d}-{seq:04d}"
 
 
