@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -174,6 +174,29 @@ def attach(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
+
+
+_INSERTS: dict[tuple[str, str, frozenset[str], tuple[str, ...], str], Any] = {}
+
+
+def insert_new(
+    session: Session, model: type[M], values: Mapping[str, Any], *, unique: tuple[str, ...], where: str = ""
+) -> M | None:
+    """One INSERT .. ON CONFLICT DO NOTHING: the new row as a live instance (see `attach`), or None when the unique
+    index on `unique` (partial: `where`, its SQL text) already holds one. A race with another transaction is settled
+    by the index, without a savepoint. Only the columns not given (the id, defaults) come back from the database."""
+    table: Any = getattr(model, "__table__")  # noqa: B009 (mapped classes have one; their type does not say so)
+    dialect = session.get_bind().dialect.name
+    key = (table.name, dialect, frozenset(values), unique, where)
+    stmt = _INSERTS.get(key)
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        conflict = insert(table).on_conflict_do_nothing(
+            index_elements=list(unique), index_where=text(where) if where else None
+        )
+        stmt = _INSERTS[key] = conflict.returning(*(c for c in table.c if c.key not in values))
+    row = session.execute(stmt, dict(values)).mappings().one_or_none()
+    return attach(session, model, {**values, **row}) if row is not None else None
 
 
 def dialect_insert(session: Session, model: type[Any]) -> Any:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.db import insert_new
+from storage.models import OPEN_DRAFT as OPEN
 from storage.models import Draft
 
 # Built once: every message of a draft looks it up.
@@ -22,16 +23,14 @@ def open_draft(session: Session, reporter_id: int, *, for_update: bool = False) 
 
 def start_draft(session: Session, reporter_id: int, now: datetime, window: timedelta) -> Draft:
     """A new open draft, or the one a concurrent request of the same reporter opened a moment ago."""
-    try:
-        with session.begin_nested():
-            draft = Draft(reporter_id=reporter_id, opened_at=now, expires_at=now + window, items=0, contents=0)
-            session.add(draft)
+    values = {"reporter_id": reporter_id, "status": "open", "opened_at": now, "expires_at": now + window}
+    draft = insert_new(session, Draft, {**values, "items": 0, "contents": 0}, unique=("reporter_id",), where=OPEN)
+    if draft is not None:
         return draft
-    except IntegrityError:
-        found = open_draft(session, reporter_id, for_update=True)
-        if found is None:
-            raise
-        return found
+    found = open_draft(session, reporter_id, for_update=True)
+    if found is None:
+        raise LookupError(f"no open draft for reporter {reporter_id}, and none could be opened")
+    return found
 
 
 def close_draft(draft: Draft, status: str, now: datetime, case_id: int | None = None) -> None:

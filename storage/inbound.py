@@ -6,21 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
-from storage.db import attach
+from storage.db import insert_new
 from storage.models import InboundMessage, Inspector, OutboxMessage
 
-_TABLE: Table = InboundMessage.__table__  # type: ignore[assignment]
-# Built once: the hot path then skips constructing the statement and computing its cache key on every message.
-# Core statements on the table (not the mapped class): the ORM's bulk-insert machinery costs more than the INSERT.
-_CLAIM = {
-    name: insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_TABLE.c.id)
-    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
 _BY_DEDUPE_KEY = select(InboundMessage).where(InboundMessage.dedupe_key == bindparam("dedupe_key"))
 _RECENT = (
     select(func.count())
@@ -61,10 +52,9 @@ def claim_inbound(
         "payload": payload,
         "received_at": received_at,
     }
-    inserted = session.execute(_CLAIM[session.get_bind().dialect.name], values).scalar_one_or_none()
+    inserted = insert_new(session, InboundMessage, values, unique=("dedupe_key",))
     if inserted is not None:
-        # The row is exactly what was just written: no need to read it back.
-        return attach(session, InboundMessage, {"id": inserted, "reply": None, "draft_id": None, **values}), True
+        return inserted, True
     existing = session.scalars(_BY_DEDUPE_KEY, {"dedupe_key": dedupe_key}).one()
     return existing, False
 

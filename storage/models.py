@@ -101,6 +101,9 @@ class InboundMessage(Base):
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True, default=None)
 
 
+OPEN_DRAFT = "status = 'open'"  # the partial unique index's condition (ON CONFLICT targets must repeat it)
+
+
 class Draft(Base):
     """A report being composed: messages join it until `提交`, `取消`, or `expires_at` passes without a new one."""
 
@@ -111,8 +114,8 @@ class Draft(Base):
             "uq_drafts_one_open",
             "reporter_id",
             unique=True,
-            sqlite_where=text("status = 'open'"),
-            postgresql_where=text("status = 'open'"),
+            sqlite_where=text(OPEN_DRAFT),
+            postgresql_where=text(OPEN_DRAFT),
         ),
     )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.db import insert_new
 from storage.identity import IdentityVault
-from storage.models import Case, IdentityAccess, OutboxMessage, Reporter
+from storage.models import Case, IdentityAccess, OutboxMessage, Reporter, utcnow
 
 _BY_DIGEST = select(Reporter).where(Reporter.digest == bindparam("digest"))  # built once (the hot path)
 TOUCH_RESOLUTION = timedelta(minutes=1)
@@ -21,13 +21,9 @@ def reporter_for(session: Session, vault: IdentityVault, openid: str) -> Reporte
     found = session.scalars(_BY_DIGEST, {"digest": digest}).one_or_none()
     if found is not None:
         return found
-    try:
-        with session.begin_nested():
-            reporter = Reporter(digest=digest, sealed_openid=vault.seal(openid))
-            session.add(reporter)
-        return reporter
-    except IntegrityError:
-        return session.scalars(_BY_DIGEST, {"digest": digest}).one()
+    values = {"digest": digest, "sealed_openid": vault.seal(openid), "subscribed": True, "created_at": utcnow()}
+    created = insert_new(session, Reporter, values, unique=("digest",))
+    return created if created is not None else session.scalars(_BY_DIGEST, {"digest": digest}).one()
 
 
 def touch_inbound(reporter: Reporter, at: datetime) -> None:
