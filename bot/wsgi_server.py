@@ -27,8 +27,9 @@ class _Gunicorn(BaseApplication):
 
 
 def default_workers(database_url: str) -> int:
-    """SQLite takes one writer at a time: one process whose threads queue on a lock beats several processes
-    polling SQLite's busy handler. PostgreSQL takes two (this is a 2-core class of machine)."""
+    """SQLite takes one writer at a time, so every request queues on the write lock whatever the number of
+    processes: a second web process measured no better in the benches (and leaves the second core to the workers).
+    PostgreSQL takes two (this is a 2-core class of machine)."""
     return 1 if database_url.startswith("sqlite") else 2
 
 
