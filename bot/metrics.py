@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.services import Services
-from storage.db import transaction
+from storage.db import reading
 from storage.models import Case, Media, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class StateCollector(Collector):
         media = GaugeMetricFamily("whistle_media", "Media by download state", labels=["state"])
         overdue = GaugeMetricFamily("whistle_cases_overdue", "Open cases past their current deadline")
         try:
-            with transaction(self.services.sessions) as session:
+            with reading(self.services.sessions) as session:
                 for model, family in ((OutboxMessage, outbox), (Case, cases), (Media, media)):
                     for state, count in session.execute(select(model.status, func.count()).group_by(model.status)):
                         family.add_metric([state], count)

@@ -17,7 +17,7 @@ from bot.intake import accept_spooled
 from bot.services import Services
 from handlers.outcome import JobKind, JobRequest
 from storage.cases import cases_awaiting_triage
-from storage.db import transaction
+from storage.db import reading, transaction
 from storage.drafts import expired_open_drafts
 from storage.media import media_awaiting_download
 from storage.outbox import due_messages
@@ -32,7 +32,7 @@ def sweep(services: Services, grace: timedelta = GRACE) -> dict[str, int]:
     replayed = services.spool.replay(lambda xml: accept_spooled(services, xml))
     services.queue.clean()
     now = services.clock()
-    with transaction(services.sessions) as session:
+    with reading(services.sessions) as session:
         found: dict[JobKind, list[int]] = {
             "download_media": media_awaiting_download(session, now - grace),
             "triage_case": cases_awaiting_triage(session, now - grace),

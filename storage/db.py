@@ -163,10 +163,10 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
             session.rollback()
 
 
-def attach(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
-    """The `model` instance of a row this transaction has just read or written with a Core statement (all columns in
-    `values`), in the session as if the ORM had loaded it: later changes to it are flushed as UPDATEs. The hot path
-    uses this: a Core statement costs a fraction of the ORM's. An instance already in the session wins."""
+def _attach(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
+    """The `model` instance of a row this transaction has just written with a Core statement (all columns in
+    `values`), in the session as if the ORM had loaded it: later changes to it are flushed as UPDATEs. An instance
+    already in the session wins."""
     known = session.identity_map.get(session.identity_key(model, values["id"]))
     if known is not None:
         return known
@@ -190,19 +190,21 @@ def insert_new(
     key = (table.name, dialect, frozenset(values), unique, where)
     stmt = _INSERTS.get(key)
     if stmt is None:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        conflict = insert(table).on_conflict_do_nothing(
+        conflict = _insert_of(dialect)(table).on_conflict_do_nothing(
             index_elements=list(unique), index_where=text(where) if where else None
         )
         stmt = _INSERTS[key] = conflict.returning(*(c for c in table.c if c.key not in values))
     row = session.execute(stmt, dict(values)).mappings().one_or_none()
-    return attach(session, model, {**values, **row}) if row is not None else None
+    return _attach(session, model, {**values, **row}) if row is not None else None
 
 
 def dialect_insert(session: Session, model: type[Any]) -> Any:
     """An INSERT that knows ON CONFLICT for the session's backend."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(model)
+    return _insert_of(session.get_bind().dialect.name)(model)
+
+
+def _insert_of(dialect: str) -> Any:
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def migrate(engine: Engine) -> None:
