@@ -21,10 +21,11 @@ from handlers.outcome import JobRequest, Outcome
 from handlers.report import Conversation
 from handlers.staff import bind, handle_staff
 from storage.db import transaction
-from storage.inbound import claim_inbound, sender_state
-from storage.models import InboundMessage, Inspector, Reporter
+from storage.inbound import Received, claim_inbound, settle_inbound
+from storage.models import Inspector
 from storage.outbox import add_message, held_messages
-from storage.reporters import reporter_for, touch_inbound
+from storage.reporters import ReporterRef, reporter_for, touch_inbound
+from storage.senders import Sender, identify_sender
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ def _accept(services: Services, envelope: Envelope) -> tuple[str | None, bool]:
     inbound = envelope.inbound
     now = services.clock()
     with transaction(services.sessions) as session:
-        reporter = reporter_for(session, services.vault, envelope.sender)
+        sender = identify_sender(session, services.vault, envelope.sender, since=now - RATE_WINDOW)
+        reporter = sender.reporter
         message, is_new = claim_inbound(
             session,
             dedupe_key=f"{reporter.digest[:40]}:{inbound.dedupe_suffix()}",
@@ -57,8 +59,9 @@ def _accept(services: Services, envelope: Envelope) -> tuple[str | None, bool]:
         if not is_new:
             log.info("duplicate delivery answered from the first try", extra={"inbound_id": message.id})
             return message.reply, False
-        outcome = _decide(services, session, reporter, inbound, message, now)
+        outcome = _decide(services, session, sender, inbound, message, now)
         message.reply = outcome.reply
+        settle_inbound(session, message)
         inbound_id = message.id
     services.queue.submit(outcome.jobs)
     log.info(
@@ -69,28 +72,27 @@ def _accept(services: Services, envelope: Envelope) -> tuple[str | None, bool]:
 
 
 def _decide(
-    services: Services, session: Session, reporter: Reporter, inbound: Inbound, message: InboundMessage, now: datetime
+    services: Services, session: Session, sender: Sender, inbound: Inbound, message: Received, now: datetime
 ) -> Outcome:
     limit = services.settings.webhook_per_user_per_minute
-    state = sender_state(session, reporter_id=reporter.id, digest=reporter.digest, since=now - RATE_WINDOW)
+    reporter = sender.reporter
     if inbound.kind != "event":
-        sent = state.recent
+        sent = sender.recent + 1  # this one included
         if sent > limit:
             # Kept (the row is stored) but not acted on; told once, then silence, so a flood cannot make us flood.
             log.warning("sender over the rate limit", extra={"inbound_id": message.id, "recent": sent})
             return Outcome(texts.RATE_LIMITED if sent == limit + 1 else None)
-    inspector = session.get(Inspector, state.inspector_id) if state.inspector_id is not None else None
+    inspector = session.get(Inspector, sender.inspector_id) if sender.inspector_id is not None else None
     if inspector is not None and inbound.event == "unsubscribe":
         inspector.subscribed = False
     active = inbound.kind != "event" or inbound.event not in PASSIVE_EVENTS
-    released = _release(session, reporter, inspector, now, reporter_has_held=state.has_held) if active else []
+    released = _release(session, reporter, inspector, now, reporter_has_held=sender.has_held) if active else []
     decided = _staff_or_bind(services, session, reporter, inspector, inbound, message, now)
     if decided is None:
         conv = Conversation(session, reporter, services.report_rules, now, services.vault.code_digest)
         decided = handle(conv, inbound, message)
     if active:
-        # Last, so the reporter's row is written with the rest at commit (one flush); nothing before reads it.
-        touch_inbound(reporter, now)
+        touch_inbound(session, reporter, now)
     decided.jobs[:0] = released
     return decided
 
@@ -98,10 +100,10 @@ def _decide(
 def _staff_or_bind(
     services: Services,
     session: Session,
-    reporter: Reporter,
+    reporter: ReporterRef,
     inspector: Inspector | None,
     inbound: Inbound,
-    message: InboundMessage,
+    message: Received,
     now: datetime,
 ) -> Outcome | None:
     rules = services.desk_rules
@@ -115,7 +117,7 @@ def _staff_or_bind(
 
 
 def _release(
-    session: Session, reporter: Reporter, inspector: Inspector | None, now: datetime, *, reporter_has_held: bool
+    session: Session, reporter: ReporterRef, inspector: Inspector | None, now: datetime, *, reporter_has_held: bool
 ) -> list[JobRequest]:
     """The person wrote: the 48-hour window is open again, so messages held for it can go now."""
     held = held_messages(session, reporter_id=reporter.id) if reporter_has_held else []

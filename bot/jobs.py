@@ -18,7 +18,7 @@ from bot.triage_jobs import triage
 from handlers import report
 from handlers.outcome import JobRequest
 from storage.db import transaction
-from storage.models import Draft
+from storage.drafts import draft_by_id
 from storage.outbox import add_message
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,6 @@ def close_draft(draft_id: int) -> str:
 
 
 def _draft_reporter(session: Session, draft_id: int) -> int:
-    draft = session.get(Draft, draft_id)
+    draft = draft_by_id(session, draft_id)
     assert draft is not None
     return draft.reporter_id

@@ -20,7 +20,8 @@ from handlers.inbound import Inbound
 from handlers.outcome import Outcome
 from storage.cases import awaits_reply
 from storage.drafts import open_draft
-from storage.models import InboundMessage
+from storage.inbound import Received
+from storage.reporters import set_subscribed
 
 DRAFT_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "file", "link", "location"})
 MENU_KEYS = {
@@ -31,7 +32,7 @@ MENU_KEYS = {
 }
 
 
-def handle(conv: report.Conversation, inbound: Inbound, message: InboundMessage) -> Outcome:
+def handle(conv: report.Conversation, inbound: Inbound, message: Received) -> Outcome:
     if inbound.kind == "event":
         return _event(conv, inbound, message)
     if inbound.kind == "text":
@@ -71,15 +72,13 @@ def _command(conv: report.Conversation, parsed: Parsed) -> Outcome:
     return Outcome(texts.HELP + ("\n\n" + hint if hint else ""))
 
 
-def _event(conv: report.Conversation, inbound: Inbound, message: InboundMessage) -> Outcome:
+def _event(conv: report.Conversation, inbound: Inbound, message: Received) -> Outcome:
     event = inbound.event or ""
     if event == "subscribe":
-        conv.reporter.subscribed = True
-        conv.reporter.unsubscribed_at = None
+        set_subscribed(conv.session, conv.reporter.id, True, conv.now)
         return Outcome(texts.WELCOME.format(minutes=conv.minutes))
     if event == "unsubscribe":
-        conv.reporter.subscribed = False
-        conv.reporter.unsubscribed_at = conv.now
+        set_subscribed(conv.session, conv.reporter.id, False, conv.now)
         report.drop_draft(conv.session, conv.reporter.id, conv.now)
         return Outcome()
     if event == "scan":

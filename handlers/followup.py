@@ -12,8 +12,9 @@ from handlers.outcome import JobRequest, Outcome
 from handlers.report import Conversation
 from storage import cases as case_store
 from storage import drafts as draft_store
+from storage.inbound import Received
 from storage.inspectors import staff_of
-from storage.models import Case, InboundMessage, Inspector, Media
+from storage.models import Case, Inspector, Media
 
 EVIDENCE_WINDOW = timedelta(minutes=30)
 ANSWER_MAX_CHARS = 500
@@ -23,7 +24,7 @@ SECTION_STAFF = ("inspector", "head")
 REPORTER = "reporter"
 
 
-def reply_to_service(conv: Conversation, inbound: Inbound, message: InboundMessage) -> Outcome | None:
+def reply_to_service(conv: Conversation, inbound: Inbound, message: Received) -> Outcome | None:
     """The reporter's text or photo when the service is waiting for one; None when it is not (then: a new draft)."""
     if draft_store.open_draft(conv.session, conv.reporter.id) is not None:
         return None
@@ -51,7 +52,7 @@ def _relay(conv: Conversation, case: Case, answer: str) -> Outcome:
     return Outcome(texts.ANSWER_RELAYED, jobs)
 
 
-def _evidence(conv: Conversation, case: Case, inbound: Inbound, message: InboundMessage) -> Outcome:
+def _evidence(conv: Conversation, case: Case, inbound: Inbound, message: Received) -> Outcome:
     assert inbound.media_id is not None
     media = Media(
         inbound_id=message.id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -43,9 +43,8 @@ class Inbound:
 
     def payload(self) -> dict[str, Any]:
         """The fields worth keeping, for the database (no None values, no sender)."""
-        data = asdict(self)
-        data.pop("created_at")
-        return {k: v for k, v in data.items() if v not in (None, "")}
+        data = {name: getattr(self, name) for name in _PAYLOAD_FIELDS}
+        return {k: v for k, v in data.items() if v is not None and v != ""}
 
     def dedupe_suffix(self) -> str:
         """The platform's retry identity: MsgId for messages, event + time + key for events."""
@@ -55,3 +54,6 @@ class Inbound:
         key = f"evt:{self.event or self.kind}:{stamp}:{self.event_key or ''}"
         # Long event keys (menu URLs) are hashed, so the whole key fits its column and stays unique.
         return key if len(key) <= 100 else "evt:h:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+_PAYLOAD_FIELDS = tuple(f.name for f in fields(Inbound) if f.name != "created_at")

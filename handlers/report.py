@@ -29,8 +29,10 @@ from handlers.worktime import add_working_hours
 from storage import cases as case_store
 from storage import drafts as draft_store
 from storage import media as media_store
-from storage.inbound import messages_of_draft
-from storage.models import Case, Draft, InboundMessage, Media, Reporter
+from storage.drafts import DraftRecord
+from storage.inbound import Received, messages_of_draft
+from storage.models import Case, InboundMessage, Media
+from storage.reporters import ReporterRef
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
 CODE_LENGTH = 8
@@ -58,7 +60,7 @@ class Conversation:
     """What one reporter's turn needs: the open transaction, who is writing, the rules and the time."""
 
     session: Session
-    reporter: Reporter
+    reporter: ReporterRef
     rules: ReportRules
     now: datetime
     code_digest: Callable[[str], str]
@@ -74,7 +76,7 @@ class Submission:
     code: str
 
 
-def add_to_draft(conv: Conversation, inbound: Inbound, message: InboundMessage, draft: Draft | None) -> Outcome:
+def add_to_draft(conv: Conversation, inbound: Inbound, message: Received, draft: DraftRecord | None) -> Outcome:
     """A photo, text, voice, video, file, link or location joins the reporter's open draft.
 
     `draft` is the reporter's open draft as the caller just read it with `open_draft(.., for_update=True)`, or None.
@@ -87,16 +89,17 @@ def add_to_draft(conv: Conversation, inbound: Inbound, message: InboundMessage, 
         if earlier:
             outcome.then(JobRequest("triage_case", earlier.case.id))
         draft = None
-    started = draft is None
+    content = inbound.kind != "location"
+    expires = conv.now + conv.rules.draft_window
     if draft is None:
-        draft = draft_store.start_draft(conv.session, conv.reporter.id, conv.now, conv.rules.draft_window)
-        outcome.then(JobRequest("close_draft", draft.id, at=draft.expires_at))
+        draft, started = draft_store.start_draft(
+            conv.session, conv.reporter.id, conv.now, conv.rules.draft_window, content=content
+        )
+        if started:
+            outcome.then(JobRequest("close_draft", draft.id, at=draft.expires_at))
     else:
-        draft.expires_at = conv.now + conv.rules.draft_window
+        draft, started = draft_store.add_item(conv.session, draft, expires, content=content), False
     message.draft_id = draft.id
-    draft.items += 1
-    if inbound.kind != "location":
-        draft.contents += 1
     if inbound.is_media and inbound.media_id:
         media = Media(
             inbound_id=message.id,
@@ -129,7 +132,7 @@ def answer_question(conv: Conversation, text: str) -> Outcome | None:
     return Outcome(reply).then(JobRequest("triage_case", case.id, round=1))
 
 
-def note_auto_location(conv: Conversation, message: InboundMessage) -> Outcome:
+def note_auto_location(conv: Conversation, message: Received) -> Outcome:
     """A LOCATION event (reported by the phone every few seconds) joins an open draft silently, else is ignored."""
     draft = draft_store.open_draft(conv.session, conv.reporter.id)
     if draft is not None and draft.expires_at > conv.now:
@@ -152,7 +155,7 @@ def cancel(conv: Conversation) -> Outcome:
     draft = draft_store.open_draft(conv.session, conv.reporter.id, for_update=True)
     if draft is None:
         return Outcome(texts.NOTHING_TO_CANCEL)
-    draft_store.close_draft(draft, "cancelled", conv.now)
+    draft_store.close_draft(conv.session, draft.id, "cancelled", conv.now)
     return Outcome(texts.CANCELLED)
 
 
@@ -160,7 +163,7 @@ def drop_draft(session: Session, reporter_id: int, now: datetime) -> None:
     """The reporter unfollowed: an unsubmitted draft is dropped (nothing was promised for it)."""
     draft = draft_store.open_draft(session, reporter_id, for_update=True)
     if draft is not None:
-        draft_store.close_draft(draft, "cancelled", now)
+        draft_store.close_draft(session, draft.id, "cancelled", now)
 
 
 def pending_hint(conv: Conversation) -> str | None:
@@ -177,7 +180,7 @@ def close_expired(
 
     Returns (submission, message to push, or a later time to look again when the window was extended).
     """
-    draft = session.get(Draft, draft_id, with_for_update=True)
+    draft = draft_store.draft_by_id(session, draft_id, for_update=True)
     if draft is None or draft.status != "open":
         return None, None, None
     if draft.expires_at > now:
@@ -234,14 +237,14 @@ def _submit_draft(
     session: Session,
     rules: ReportRules,
     code_digest: Callable[[str], str],
-    draft: Draft,
+    draft: DraftRecord,
     now: datetime,
     via: str,
 ) -> Submission | None:
     """Turn the draft into a case (or drop it when it holds nothing but a location)."""
     messages = messages_of_draft(session, draft.id)
     if not any(_is_content(m) for m in messages):
-        draft_store.close_draft(draft, "cancelled", now)
+        draft_store.close_draft(session, draft.id, "cancelled", now)
         return None
     code = new_query_code()
     reference = case_store.next_reference(session, rules.reference_prefix, now.astimezone(rules.timezone).date())
@@ -260,7 +263,7 @@ def _submit_draft(
     case_store.record_event(
         session, case, REPORTER_ACTOR if via != "timeout" else SYSTEM_ACTOR, "submitted", f"via {via}", at=now
     )
-    draft_store.close_draft(draft, "submitted", now, case_id=case.id)
+    draft_store.close_draft(session, draft.id, "submitted", now, case_id=case.id)
     if any(m.kind in MEDIA_KINDS for m in messages):
         media_store.attach_draft_media(session, draft.id, case.id)
         for media in media_store.media_of_draft(session, draft.id):
@@ -302,7 +305,7 @@ def _set_place(case: Case, messages: list[InboundMessage]) -> None:
             return
 
 
-def _acknowledge(conv: Conversation, draft: Draft, inbound: Inbound, started: bool) -> str:
+def _acknowledge(conv: Conversation, draft: DraftRecord, inbound: Inbound, started: bool) -> str:
     if inbound.kind == "location":
         return texts.DRAFT_LOCATION.format(place=inbound.label or f"{inbound.latitude}, {inbound.longitude}")
     item = texts.ITEM_NAMES.get(inbound.kind, "内容")

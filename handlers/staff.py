@@ -16,11 +16,13 @@ from handlers import inspection, lifecycle, texts
 from handlers.inbound import Inbound
 from handlers.inspector_commands import parse_bind, parse_inspector
 from handlers.outcome import JobRequest, Outcome
+from storage.inbound import Received
 from storage.inspectors import redeem_invitation
-from storage.models import Case, InboundMessage, Media, Reporter
+from storage.models import Case, Media
+from storage.reporters import ReporterRef, sealed_openid_of
 
 
-def handle_staff(desk: inspection.Desk, inbound: Inbound, message: InboundMessage) -> Outcome | None:
+def handle_staff(desk: inspection.Desk, inbound: Inbound, message: Received) -> Outcome | None:
     if inbound.kind == "text":
         command = parse_inspector(inbound.content or "")
         return inspection.handle(desk, command) if command is not None else None
@@ -34,7 +36,7 @@ def _in_rectification(desk: inspection.Desk) -> bool:
     return desk.inspector.context_case_id is not None and until is not None and until > desk.now
 
 
-def _rectification_photo(desk: inspection.Desk, inbound: Inbound, message: InboundMessage) -> Outcome:
+def _rectification_photo(desk: inspection.Desk, inbound: Inbound, message: Received) -> Outcome:
     case = desk.session.get(Case, desk.inspector.context_case_id)
     assert case is not None and inbound.media_id is not None
     media = Media(
@@ -58,7 +60,7 @@ def _rectification_photo(desk: inspection.Desk, inbound: Inbound, message: Inbou
 def bind(
     session: Session,
     text: str,
-    reporter: Reporter,
+    reporter: ReporterRef,
     now: datetime,
     code_digest: Callable[[str], str],
     section_names: dict[str, str],
@@ -67,7 +69,9 @@ def bind(
     code = parse_bind(text)
     if code is None:
         return None
-    inspector = redeem_invitation(session, code_digest(code), reporter.digest, reporter.sealed_openid, now)
+    inspector = redeem_invitation(
+        session, code_digest(code), reporter.digest, sealed_openid_of(session, reporter.id), now
+    )
     if inspector is None:
         return Outcome(texts.BIND_FAILED)
     inspector.last_inbound_at = now

@@ -9,17 +9,18 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, bindparam, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.prepared import Prepared
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-M = TypeVar("M")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -163,39 +164,29 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
             session.rollback()
 
 
-def _attach(session: Session, model: type[M], values: Mapping[str, Any]) -> M:
-    """The `model` instance of a row this transaction has just written with a Core statement (all columns in
-    `values`), in the session as if the ORM had loaded it: later changes to it are flushed as UPDATEs. An instance
-    already in the session wins."""
-    known = session.identity_map.get(session.identity_key(model, values["id"]))
-    if known is not None:
-        return known
-    instance = model(**values)
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance
-
-
-_INSERTS: dict[tuple[str, str, frozenset[str], tuple[str, ...], str], Any] = {}
+_INSERTS: dict[tuple[str, frozenset[str], tuple[str, ...], str], Prepared] = {}
 
 
 def insert_new(
-    session: Session, model: type[M], values: Mapping[str, Any], *, unique: tuple[str, ...], where: str = ""
-) -> M | None:
-    """One INSERT .. ON CONFLICT DO NOTHING: the new row as a live instance (see `attach`), or None when the unique
-    index on `unique` (partial: `where`, its SQL text) already holds one. A race with another transaction is settled
-    by the index, without a savepoint. Only the columns not given (the id, defaults) come back from the database."""
+    session: Session, model: type[Any], values: Mapping[str, Any], *, unique: tuple[str, ...], where: str = ""
+) -> int | None:
+    """One INSERT .. ON CONFLICT DO NOTHING: the new row's id, or None when the unique index on `unique` (partial:
+    `where`, its SQL text) already holds one. A race with another transaction is settled by the index, without a
+    savepoint. A prepared statement (see `storage.prepared`): `values` must name every column with a default."""
     table: Any = getattr(model, "__table__")  # noqa: B009 (mapped classes have one; their type does not say so)
-    dialect = session.get_bind().dialect.name
-    key = (table.name, dialect, frozenset(values), unique, where)
-    stmt = _INSERTS.get(key)
-    if stmt is None:
-        conflict = _insert_of(dialect)(table).on_conflict_do_nothing(
-            index_elements=list(unique), index_where=text(where) if where else None
+    key = (table.name, frozenset(values), unique, where)
+    prepared = _INSERTS.get(key)
+    if prepared is None:
+        prepared = _INSERTS[key] = Prepared(
+            lambda dialect: (
+                _insert_of(dialect)(table)
+                .values({name: bindparam(name) for name in values})
+                .on_conflict_do_nothing(index_elements=list(unique), index_where=text(where) if where else None)
+                .returning(table.c.id)
+            )
         )
-        stmt = _INSERTS[key] = conflict.returning(*(c for c in table.c if c.key not in values))
-    row = session.execute(stmt, dict(values)).mappings().one_or_none()
-    return _attach(session, model, {**values, **row}) if row is not None else None
+    row = prepared.first(session, values)
+    return int(row[0]) if row is not None else None
 
 
 def dialect_insert(session: Session, model: type[Any]) -> Any:

@@ -6,26 +6,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_new
-from storage.models import InboundMessage, Inspector, OutboxMessage
+from storage.models import InboundMessage
+from storage.prepared import Prepared
 
-_BY_DEDUPE_KEY = select(InboundMessage).where(InboundMessage.dedupe_key == bindparam("dedupe_key"))
-_RECENT = (
-    select(func.count())
-    .select_from(InboundMessage)
-    .where(InboundMessage.reporter_id == bindparam("reporter_id"), InboundMessage.received_at >= bindparam("since"))
-    .scalar_subquery()
+_BY_DEDUPE_KEY = select(InboundMessage.id, InboundMessage.kind, InboundMessage.reply).where(
+    InboundMessage.dedupe_key == bindparam("dedupe_key")
 )
-# What intake needs to know about a sender before deciding, in one round trip (see `sender_state`).
-_SENDER_STATE = select(
-    _RECENT,
-    select(Inspector.id).where(Inspector.digest == bindparam("digest"), Inspector.active.is_(True)).scalar_subquery(),
-    exists().where(OutboxMessage.reporter_id == bindparam("reporter_id"), OutboxMessage.status == "held"),
+_SETTLE = Prepared(
+    update(InboundMessage)
+    .where(InboundMessage.id == bindparam("inbound_id"))
+    .values(reply=bindparam("reply"), draft_id=bindparam("draft_id"))
 )
-_RECENT_COUNT = select(_RECENT)
+
+
+@dataclass
+class Received:
+    """A stored inbound message while it is being answered. Handlers note the draft it joins in `draft_id`; the
+    reply and the draft are written to its row once, at the end (`settle_inbound`)."""
+
+    id: int
+    kind: str
+    draft_id: int | None = None
+    reply: str | None = None
 
 
 def claim_inbound(
@@ -37,8 +43,9 @@ def claim_inbound(
     platform_time: datetime,
     payload: dict[str, Any],
     received_at: datetime,
-) -> tuple[InboundMessage, bool]:
-    """Insert the message, or return the row an earlier try stored. The bool says whether this call inserted it.
+) -> tuple[Received, bool]:
+    """Insert the message, or find the row an earlier try stored (with its reply). The bool says whether this call
+    inserted it.
 
     One statement, INSERT .. ON CONFLICT DO NOTHING: a retry racing the first try blocks on the unique index until
     the first commits (PostgreSQL) or on the write lock (SQLite), then sees its row. The same message can never be
@@ -51,34 +58,22 @@ def claim_inbound(
         "platform_time": platform_time,
         "payload": payload,
         "received_at": received_at,
+        "reply": None,
+        "draft_id": None,
     }
     inserted = insert_new(session, InboundMessage, values, unique=("dedupe_key",))
     if inserted is not None:
-        return inserted, True
-    existing = session.scalars(_BY_DEDUPE_KEY, {"dedupe_key": dedupe_key}).one()
-    return existing, False
+        return Received(inserted, kind), True
+    existing = session.connection().execute(_BY_DEDUPE_KEY, {"dedupe_key": dedupe_key}).one()
+    return Received(existing.id, existing.kind, reply=existing.reply), False
+
+
+def settle_inbound(session: Session, message: Received) -> None:
+    """Write what answering the message decided: the reply (a retry gets the same) and the draft it joined."""
+    values = {"inbound_id": message.id, "reply": message.reply, "draft_id": message.draft_id}
+    _SETTLE.run(session, values)
 
 
 def messages_of_draft(session: Session, draft_id: int) -> list[InboundMessage]:
     stmt = select(InboundMessage).where(InboundMessage.draft_id == draft_id).order_by(InboundMessage.id)
     return list(session.scalars(stmt))
-
-
-def recent_count(session: Session, reporter_id: int, since: datetime) -> int:
-    """How many messages this sender sent since `since` (for the per-user rate limit)."""
-    return int(session.scalar(_RECENT_COUNT, {"reporter_id": reporter_id, "since": since}) or 0)
-
-
-@dataclass(frozen=True)
-class SenderState:
-    recent: int  # messages since `since`, the one just stored included (the per-user rate limit)
-    inspector_id: int | None  # the active staff row of the same person, if any
-    has_held: bool  # messages to this reporter wait in the outbox for them to write
-
-
-def sender_state(session: Session, *, reporter_id: int, digest: str, since: datetime) -> SenderState:
-    """`recent_count`, the active inspector with this digest and whether the reporter has held messages, at once."""
-    recent, inspector_id, has_held = session.execute(
-        _SENDER_STATE, {"reporter_id": reporter_id, "digest": digest, "since": since}
-    ).one()
-    return SenderState(int(recent or 0), inspector_id, bool(has_held))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
@@ -10,27 +11,71 @@ from sqlalchemy.orm import Session
 from storage.db import insert_new
 from storage.identity import IdentityVault
 from storage.models import Case, IdentityAccess, OutboxMessage, Reporter, utcnow
+from storage.prepared import Prepared
 
-_BY_DIGEST = select(Reporter).where(Reporter.digest == bindparam("digest"))  # built once (the hot path)
 TOUCH_RESOLUTION = timedelta(minutes=1)
 
 
-def reporter_for(session: Session, vault: IdentityVault, openid: str) -> Reporter:
-    """The reporter row for this openid, created on first contact (safe against a concurrent first contact)."""
+@dataclass(frozen=True)
+class ReporterRef:
+    """A reporter as a conversation knows them: the pseudonymous id and the keyed digest, never the openid."""
+
+    id: int
+    digest: str
+    last_inbound_at: datetime | None = None
+
+
+# Every inbound message looks its sender up (the hot path: prepared statements).
+_BY_DIGEST = Prepared(select(Reporter.id, Reporter.last_inbound_at).where(Reporter.digest == bindparam("digest")))
+_TOUCH = Prepared(
+    update(Reporter).where(Reporter.id == bindparam("reporter_id")).values(last_inbound_at=bindparam("at"))
+)
+_SUBSCRIPTION = Prepared(
+    update(Reporter)
+    .where(Reporter.id == bindparam("reporter_id"))
+    .values(subscribed=bindparam("subscribed"), unsubscribed_at=bindparam("unsubscribed_at"))
+)
+_SEALED = select(Reporter.sealed_openid).where(Reporter.id == bindparam("reporter_id"))
+
+
+def reporter_for(session: Session, vault: IdentityVault, openid: str) -> ReporterRef:
+    """The reporter for this openid, created on first contact (safe against a concurrent first contact)."""
     digest = vault.digest(openid)
-    found = session.scalars(_BY_DIGEST, {"digest": digest}).one_or_none()
-    if found is not None:
-        return found
-    values = {"digest": digest, "sealed_openid": vault.seal(openid), "subscribed": True, "created_at": utcnow()}
-    created = insert_new(session, Reporter, values, unique=("digest",))
-    return created if created is not None else session.scalars(_BY_DIGEST, {"digest": digest}).one()
+    found = _BY_DIGEST.first(session, {"digest": digest})
+    if found is None:
+        values = {
+            "digest": digest,
+            "sealed_openid": vault.seal(openid),
+            "subscribed": True,
+            "created_at": utcnow(),
+            "last_inbound_at": None,
+            "unsubscribed_at": None,
+        }
+        created = insert_new(session, Reporter, values, unique=("digest",))
+        if created is not None:
+            return ReporterRef(created, digest)
+        found = _BY_DIGEST.first(session, {"digest": digest})
+        if found is None:
+            raise LookupError("a reporter that a concurrent first contact created is not there")
+    return ReporterRef(found[0], digest, found[1])
 
 
-def touch_inbound(reporter: Reporter, at: datetime) -> None:
+def touch_inbound(session: Session, reporter: ReporterRef, at: datetime) -> None:
     """Remember the last time the reporter wrote: it opens the 48-hour customer-service window. To the minute: a
     burst of messages writes the row once, and a time up to a minute old only makes the window look shorter."""
     if reporter.last_inbound_at is None or at - reporter.last_inbound_at >= TOUCH_RESOLUTION:
-        reporter.last_inbound_at = at
+        _TOUCH.run(session, {"reporter_id": reporter.id, "at": at})
+
+
+def set_subscribed(session: Session, reporter_id: int, subscribed: bool, at: datetime) -> None:
+    """The reporter followed the account (again), or unfollowed it at `at`."""
+    values = {"reporter_id": reporter_id, "subscribed": subscribed, "unsubscribed_at": None if subscribed else at}
+    _SUBSCRIPTION.run(session, values)
+
+
+def sealed_openid_of(session: Session, reporter_id: int) -> bytes:
+    """The reporter's openid, still sealed: for copying to a staff row when the same person binds as staff."""
+    return bytes(session.connection().execute(_SEALED, {"reporter_id": reporter_id}).scalar_one())
 
 
 def reveal_openid(session: Session, vault: IdentityVault, reporter_id: int, purpose: str) -> str:

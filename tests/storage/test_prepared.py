@@ -1,0 +1,113 @@
+"""Prepared statements read and write exactly what SQLAlchemy's own execution does, on either backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, exc, insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.db import transaction
+from storage.models import InboundMessage, Reporter
+from storage.prepared import Prepared
+from tests.support.harness import Harness
+
+_REPORTER = select(Reporter.id, Reporter.digest, Reporter.subscribed, Reporter.last_inbound_at).where(
+    Reporter.digest == bindparam("digest")
+)
+_MESSAGE = select(InboundMessage.payload, InboundMessage.platform_time, InboundMessage.reply).where(
+    InboundMessage.id == bindparam("id")
+)
+
+
+def _reporter(session: Session, digest: str, at: datetime | None) -> int:
+    values = {"digest": digest, "sealed_openid": b"\x00sealed", "subscribed": True, "last_inbound_at": at}
+    return int(session.execute(insert(Reporter).values(values).returning(Reporter.id)).scalar_one())
+
+
+def test_rows_read_as_sqlalchemy_reads_them(harness: Harness) -> None:
+    at = datetime(2026, 6, 1, 8, 30, 15, 123456, tzinfo=UTC)
+    prepared = Prepared(_REPORTER)
+    with transaction(harness.services.sessions) as session:
+        _reporter(session, "d-read", at)
+        expected = tuple(session.execute(_REPORTER, {"digest": "d-read"}).one())
+        assert prepared.first(session, {"digest": "d-read"}) == expected
+        assert expected[2] is True and expected[3] == at and expected[3].tzinfo is not None
+        assert prepared.first(session, {"digest": "nobody"}) is None
+        assert prepared.rows(session, {"digest": "nobody"}) == []
+
+
+def test_writes_apply_the_column_types(harness: Harness) -> None:
+    """JSON goes in as JSON, an aware time in another zone is stored as the same instant in UTC, None as NULL."""
+    shanghai = timezone(timedelta(hours=8))
+    later = datetime(2026, 6, 1, 16, 0, tzinfo=shanghai)
+    with transaction(harness.services.sessions) as session:
+        reporter_id = _reporter(session, "d-write", None)
+        message_id = session.execute(
+            insert(InboundMessage)
+            .values(
+                dedupe_key="prepared:1",
+                reporter_id=reporter_id,
+                kind="text",
+                platform_time=later,
+                payload={"content": "旧的"},
+            )
+            .returning(InboundMessage.id)
+        ).scalar_one()
+        change = Prepared(
+            update(InboundMessage)
+            .where(InboundMessage.id == bindparam("id"))
+            .values(payload=bindparam("payload"), platform_time=bindparam("at"), reply=bindparam("reply"))
+        )
+        values = {"id": message_id, "payload": {"content": "配电箱", "n": [1, 2]}, "at": later}
+        with pytest.raises(exc.ArgumentError, match="reply"):
+            change.run(session, values)
+        assert change.run(session, {**values, "reply": None}) == 1
+        assert change.run(session, {"id": -1, "payload": {}, "at": later, "reply": None}) == 0
+    with harness.services.sessions() as session:
+        payload, platform_time, reply = session.execute(_MESSAGE, {"id": message_id}).one()
+        assert payload == {"content": "配电箱", "n": [1, 2]} and reply is None
+        assert platform_time == later and platform_time.utcoffset() == timedelta(0)
+
+
+def test_a_literal_in_the_statement_is_bound_with_it(harness: Harness) -> None:
+    subscribed = Prepared(
+        select(Reporter.id).where(Reporter.digest == bindparam("digest"), Reporter.subscribed.is_(True))
+    )
+    by_kind = Prepared(select(Reporter.id).where(Reporter.digest == bindparam("digest"), Reporter.digest != "x"))
+    with transaction(harness.services.sessions) as session:
+        reporter_id = _reporter(session, "d-literal", None)
+        assert subscribed.first(session, {"digest": "d-literal"}) == (reporter_id,)
+        assert by_kind.first(session, {"digest": "d-literal"}) == (reporter_id,)
+
+
+def test_driver_errors_arrive_as_sqlalchemy_errors_and_roll_back(harness: Harness) -> None:
+    duplicate = Prepared(
+        insert(Reporter)
+        .values(
+            digest=bindparam("digest"),
+            sealed_openid=bindparam("sealed"),
+            subscribed=True,
+            created_at=bindparam("at"),
+            last_inbound_at=None,
+            unsubscribed_at=None,
+        )
+        .returning(Reporter.id)
+    )
+    values = {"digest": "d-twice", "sealed": b"x", "at": datetime.now(UTC)}
+    with transaction(harness.services.sessions) as session:
+        duplicate.first(session, values)
+    with pytest.raises(exc.IntegrityError), transaction(harness.services.sessions) as session:
+        duplicate.first(session, {**values, "digest": "d-other"})
+        duplicate.first(session, values)
+    with harness.services.sessions() as session:
+        digests = session.scalars(select(Reporter.digest).where(Reporter.digest.in_(("d-twice", "d-other"))))
+        assert sorted(digests) == ["d-twice"]  # the failed transaction left nothing
+
+
+def test_a_statement_that_needs_defaults_filled_in_is_refused(harness: Harness) -> None:
+    """`created_at` has a Python-side default: running it would silently skip it, so it is refused at first use."""
+    needs_default = Prepared(insert(Reporter).values(digest=bindparam("digest"), sealed_openid=b"", subscribed=True))
+    with pytest.raises(ValueError, match="created_at"), transaction(harness.services.sessions) as session:
+        needs_default.run(session, {"digest": "d-default"})
