@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -70,7 +70,8 @@ READ_ONLY = "whistle_read_only"  # execution option: a transaction that only rea
 
 def _sqlite_begin_immediate(connection: Any) -> None:
     read_only = connection.get_execution_options().get(READ_ONLY)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # Straight to the driver: SQLAlchemy has nothing to add to a BEGIN, and every transaction pays for it.
+    connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -141,12 +142,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """
     engine = factory.kw["bind"]
     lock = _sqlite_write_locks.get(engine) if isinstance(engine, Engine) else None
-    if lock is None:
-        with factory() as session, session.begin():
+    # The connection's own transaction, with the session joined to it (half the cost of a session that begins and
+    # commits on its own: this runs for every inbound message). ORM changes are flushed, then the connection commits.
+    with lock.held() if lock is not None else nullcontext(), engine.begin() as connection:
+        session = factory(bind=connection)
+        try:
             yield session
-        return
-    with lock.held(), factory() as session, session.begin():
-        yield session
+            session.flush()
+        finally:
+            session.close()
 
 
 @contextmanager
