@@ -30,8 +30,8 @@ from storage import cases as case_store
 from storage import drafts as draft_store
 from storage import media as media_store
 from storage.drafts import DraftRecord
-from storage.inbound import Received, messages_of_draft
-from storage.models import Case, InboundMessage, Media
+from storage.inbound import DraftMessage, Received, messages_of_draft
+from storage.models import Case, Media
 from storage.reporters import ReporterRef
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
@@ -272,11 +272,11 @@ def _submit_draft(
     return Submission(case, code)
 
 
-def _is_content(message: InboundMessage) -> bool:
+def _is_content(message: DraftMessage) -> bool:
     return message.kind not in {"location", "event"}
 
 
-def _case_text(messages: list[InboundMessage]) -> str:
+def _case_text(messages: list[DraftMessage]) -> str:
     parts: list[str] = []
     for message in messages:
         p = message.payload
@@ -291,7 +291,7 @@ def _case_text(messages: list[InboundMessage]) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def _set_place(case: Case, messages: list[InboundMessage]) -> None:
+def _set_place(case: Case, messages: list[DraftMessage]) -> None:
     """The last location the reporter sent; else the last one the phone reported by itself."""
     explicit = [m.payload for m in messages if m.kind == "location"]
     automatic = [m.payload for m in messages if m.kind == "event"]

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from storage.db import dialect_insert
 from storage.models import Case, CaseEvent, ReferenceCounter
+from storage.prepared import Prepared
 
-_BUMP = (
+_BUMP = Prepared(
     update(ReferenceCounter)
     .where(ReferenceCounter.prefix == bindparam("of_prefix"), ReferenceCounter.day == bindparam("of_day"))
     .values(last=ReferenceCounter.last + 1)
@@ -22,12 +23,14 @@ def next_reference(session: Session, prefix: str, day: date) -> str:
     """`<prefix>-<yyyymmdd>-<seq>`, gap-free per day; concurrent callers are serialized on the counter row, which
     the day's first case creates (a concurrent first case finds it created and bumps it)."""
     key = {"of_prefix": prefix, "of_day": day}
-    seq = session.execute(_BUMP, key).scalar_one_or_none()
-    if seq is None:
+    bumped = _BUMP.first(session, key)
+    if bumped is None:
         first = dialect_insert(session, ReferenceCounter).values(prefix=prefix, day=day, last=0)
         session.execute(first.on_conflict_do_nothing())
-        seq = session.execute(_BUMP, key).scalar_one()
-    return f"{prefix}-{day:%Y%m%d}-{seq:04d}"
+        bumped = _BUMP.first(session, key)
+        if bumped is None:
+            raise LookupError(f"no reference counter for {prefix} {day}, and none could be made")
+    return f"{prefix}-{day:%Y%m%d}-{bumped[0]:04d}"
 
 
 def record_event(

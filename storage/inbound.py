@@ -74,6 +74,21 @@ def settle_inbound(session: Session, message: Received) -> None:
     _SETTLE.run(session, values)
 
 
-def messages_of_draft(session: Session, draft_id: int) -> list[InboundMessage]:
-    stmt = select(InboundMessage).where(InboundMessage.draft_id == draft_id).order_by(InboundMessage.id)
-    return list(session.scalars(stmt))
+@dataclass(frozen=True)
+class DraftMessage:
+    """What a draft's message contributes to the case: its kind and the fields the platform sent."""
+
+    kind: str
+    payload: dict[str, Any]
+
+
+_OF_DRAFT = Prepared(
+    select(InboundMessage.kind, InboundMessage.payload)
+    .where(InboundMessage.draft_id == bindparam("draft_id"))
+    .order_by(InboundMessage.id)
+)
+
+
+def messages_of_draft(session: Session, draft_id: int) -> list[DraftMessage]:
+    """The draft's messages in the order they arrived."""
+    return [DraftMessage(kind, payload) for kind, payload in _OF_DRAFT.rows(session, {"draft_id": draft_id})]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -68,7 +68,7 @@ class Prepared:
             cursor.close()
 
     def _execute(self, session: Session, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
-        connection = session.connection()
+        connection = _connection(session)
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         try:
@@ -108,3 +108,18 @@ class Prepared:
         )
         self._compiled[dialect.name] = made
         return made
+
+
+_CONNECTION = "storage.prepared.connection"
+
+
+def _connection(session: Session) -> Connection:
+    """The session's connection in its current transaction (beginning one if needed), remembered for the rest of
+    that transaction: `Session.connection()` costs more than the statements it serves here."""
+    transaction = session.get_transaction()
+    known = session.info.get(_CONNECTION)
+    if transaction is not None and known is not None and known[0] is transaction:
+        return known[1]
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
