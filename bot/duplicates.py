@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -22,8 +22,29 @@ CANDIDATES = 300
 NEAR_DEGREES = 0.002  # about 200 m of latitude: the box the distance check then refines
 
 
-def find_original(session: Session, case: Case) -> tuple[Case, str] | None:
-    """The earliest open case this one repeats, with the reason in words; None when it is new.
+class Hazard(Protocol):
+    """What comparing two cases looks at: a `Case`, or a candidate row read with `_COMPARED` columns only."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def enterprise(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def triage(self) -> dict[str, Any] | None: ...
+    @property
+    def latitude(self) -> float | None: ...
+    @property
+    def longitude(self) -> float | None: ...
+
+
+# Read as plain rows, not cases: there may be hundreds of candidates, and a mapped Case is many times the cost.
+_COMPARED = (Case.id, Case.reference, Case.enterprise, Case.text, Case.triage, Case.latitude, Case.longitude)
+
+
+def find_original(session: Session, case: Case) -> tuple[tuple[int, str], str] | None:
+    """The earliest open case this one repeats (id and reference), with the reason in words; None when it is new.
 
     Candidates are narrowed in SQL (same enterprise, or nearby, or sharing a photo hash), so a large backlog of open
     cases costs an index lookup, not a scan.
@@ -50,13 +71,13 @@ def find_original(session: Session, case: Case) -> tuple[Case, str] | None:
         clauses.append(Case.id.in_(by_photo))
     if not clauses:
         return None
-    stmt = select(Case).where(*recent, or_(*clauses)).order_by(Case.id).limit(CANDIDATES)
-    candidates = list(session.scalars(stmt))
+    stmt = select(*_COMPARED).where(*recent, or_(*clauses)).order_by(Case.id).limit(CANDIDATES)
+    candidates = session.execute(stmt).all()
     hashes = _phashes(session, [c.id for c in candidates])
     for other in candidates:
         reason = _same_hazard(case, other, mine, hashes.get(other.id, []))
         if reason:
-            return other, reason
+            return (other.id, other.reference), reason
     return None
 
 
@@ -72,7 +93,7 @@ def _photo_matches(session: Session, mine: list[str], recent: tuple[Any, ...]) -
     )
 
 
-def _same_hazard(case: Case, other: Case, mine: list[str], theirs: list[str]) -> str | None:
+def _same_hazard(case: Hazard, other: Hazard, mine: list[str], theirs: list[str]) -> str | None:
     if any(hamming(a, b) <= SAME_PHOTO_BITS for a in mine for b in theirs):
         return "照片几乎相同"
     same_enterprise = bool(case.enterprise) and case.enterprise == other.enterprise
@@ -88,7 +109,7 @@ def _same_hazard(case: Case, other: Case, mine: list[str], theirs: list[str]) ->
     return None
 
 
-def _top(case: Case) -> set[str]:
+def _top(case: Hazard) -> set[str]:
     categories = (case.triage or {}).get("categories", [])
     return {c["id"] for c in categories[:2]}
 
@@ -117,7 +138,7 @@ def _bigrams(text: str) -> set[str]:
     return {chars[i] + chars[i + 1] for i in range(len(chars) - 1)}
 
 
-def _distance(a: Case, b: Case) -> float | None:
+def _distance(a: Hazard, b: Hazard) -> float | None:
     if None in (a.latitude, a.longitude, b.latitude, b.longitude):
         return None
     assert a.latitude is not None and a.longitude is not None and b.latitude is not None and b.longitude is not None

@@ -91,7 +91,8 @@ def _plan(services: Services, session: Session, case: Case) -> Plan:
         case.enterprise, case.triage = result.enterprise, _stored(result)  # what the search for an original compares
         found = find_original(session, case)
         if found is not None:
-            original = (found[0].id, found[0].reference, found[1])
+            (first_id, first_reference), reason = found
+            original = (first_id, first_reference, reason)
     return Plan((case.text, case.enterprise_hint), result, original)
 
 
