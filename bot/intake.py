@@ -145,6 +145,5 @@ def accept_spooled(services: Services, xml: bytes) -> None:
         key = f"spooled:{reporter.digest[:40]}:{envelope.inbound.dedupe_suffix()}"
         queued = add_message(session, reporter_id=reporter.id, body=reply, now=services.clock(), dedupe_key=key[:160])
         if queued is not None:
-            session.flush()
-            jobs.append(JobRequest("deliver_message", queued.id))
+            jobs.append(JobRequest("deliver_message", queued))
     services.queue.submit(jobs)

@@ -73,8 +73,7 @@ def close_draft(draft_id: int) -> str:
                 dedupe_key=f"draft:{draft_id}:closed",
             )
             if queued is not None:
-                session.flush()
-                jobs.append(JobRequest("deliver_message", queued.id))
+                jobs.append(JobRequest("deliver_message", queued))
     services.queue.submit(jobs)
     outcome = "submitted" if done else "rescheduled" if later else "dropped" if push else "nothing to do"
     log.info("draft closed", extra={"draft_id": draft_id, "outcome": outcome})

@@ -21,10 +21,7 @@ def to_reporter(session: Session, case: Case, body: str, now: datetime, key: str
     queued = add_message(
         session, reporter_id=case.reporter_id, body=body, now=now, case_id=case.id, dedupe_key=f"case:{case.id}:{key}"
     )
-    if queued is None:
-        return []
-    session.flush()
-    return [JobRequest("deliver_message", queued.id)]
+    return [] if queued is None else [JobRequest("deliver_message", queued)]
 
 
 def to_staff(
@@ -58,6 +55,5 @@ def to_staff(
                 expires_at=expires_at,
             )
             if queued is not None:
-                session.flush()
-                jobs.append(JobRequest("deliver_message", queued.id, front=priority))
+                jobs.append(JobRequest("deliver_message", queued, front=priority))
     return jobs

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.db import insert_new
 from storage.models import OutboxMessage
 
 
@@ -23,28 +23,28 @@ def add_message(
     kind: str = "text",
     priority: bool = False,
     expires_at: datetime | None = None,
-) -> OutboxMessage | None:
-    """Queue a message to one reporter or one inspector; with a dedupe key, at most once (None if it already was)."""
+) -> int | None:
+    """Queue a message to one reporter or one inspector: the new message's id. With a dedupe key, at most once
+    (None if it already was): one INSERT .. ON CONFLICT DO NOTHING, no savepoint."""
     if (reporter_id is None) == (inspector_id is None):
         raise ValueError("a message goes to exactly one reporter or one inspector")
-    try:
-        with session.begin_nested():
-            message = OutboxMessage(
-                reporter_id=reporter_id,
-                inspector_id=inspector_id,
-                body=body,
-                case_id=case_id,
-                dedupe_key=dedupe_key,
-                kind=kind,
-                priority=priority,
-                expires_at=expires_at,
-                created_at=now,
-                not_before=now,
-            )
-            session.add(message)
-        return message
-    except IntegrityError:
-        return None
+    values = {
+        "reporter_id": reporter_id,
+        "inspector_id": inspector_id,
+        "case_id": case_id,
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "priority": priority,
+        "body": body,
+        "status": "pending",
+        "attempts": 0,
+        "not_before": now,
+        "expires_at": expires_at,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+    return insert_new(session, OutboxMessage, values, unique=("dedupe_key",))
 
 
 def due_messages(session: Session, now: datetime, limit: int = 500) -> list[int]:
