@@ -27,9 +27,10 @@ class _Gunicorn(BaseApplication):
 
 
 def default_workers(database_url: str) -> int:
-    """SQLite takes one writer at a time, so every request queues on the write lock whatever the number of
-    processes: a second web process measured no better in the benches (and leaves the second core to the workers).
-    PostgreSQL takes two (this is a 2-core class of machine)."""
+    """SQLite takes one writer at a time. A second web process does acknowledge more messages a second on their own
+    (webhook bench, 2026-11-30: 614 against 430) but takes the second core from the workers and their share of the
+    write lock: end to end at 50 tips/s, p95 went from 0.9 s to 4.6 s. PostgreSQL takes two (a 2-core class of
+    machine)."""
     return 1 if database_url.startswith("sqlite") else 2
 
 
