@@ -60,16 +60,23 @@ def start_server(target: str, env: dict[str, str], chdir: Path, workers: int) ->
         str(chdir),
         target,
     ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server's log goes to a file: a pipe nobody reads would stall it once full.
+    log = Path(tempfile.mkstemp(prefix="whistle-bench-server-", suffix=".log")[1])
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.time() + 30
-    while time.time() < deadline:
+    while time.time() < deadline and proc.poll() is None:
+        # Ready when a worker answers (any status): gunicorn's master listens before its workers have booted.
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/wechat")
+            conn.getresponse().read()
+            conn.close()
+            return proc, port
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"server {target} did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    raise RuntimeError(f"server {target} did not start; its log ({log}):\n{log.read_text()[-3000:]}")
 
 
 def prepare(n: int, tag: str = "") -> list[tuple[str, bytes]]:
