@@ -27,11 +27,11 @@ from bot.services import Services
 from handlers import texts
 from handlers.cards import current_deadline, local
 from handlers.lifecycle import OPEN
-from handlers.notify import to_staff
+from handlers.notify import Recipient, to_staff
 from handlers.outcome import JobRequest
 from storage.db import transaction
 from storage.inspectors import all_inspectors, staff_of
-from storage.models import Case, Inspector, OutboxMessage
+from storage.models import Case, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class _Notice:
     count: str  # one of COUNT_KEYS
     key: str  # the occasion; to_staff appends the recipient's id
     body: str
-    people: list[Inspector]
+    people: list[Recipient]
     case: Case | None = None
     priority: bool = False
     expires_at: datetime | None = None  # a reminder after its deadline, or yesterday's digest, is not worth sending
@@ -69,13 +69,13 @@ class _Scan:
     settings: Settings
     now: datetime
     notices: list[_Notice] = field(default_factory=list)
-    _staff: dict[tuple[str | None, tuple[str, ...]], list[Inspector]] = field(default_factory=dict)
+    _staff: dict[tuple[str | None, tuple[str, ...]], list[Recipient]] = field(default_factory=dict)
 
-    def staff(self, section_id: str | None, roles: tuple[str, ...]) -> list[Inspector]:
+    def staff(self, section_id: str | None, roles: tuple[str, ...]) -> list[Recipient]:
         """Active people of a section with these roles (any section when None), looked up once per scan."""
         key = (section_id, roles)
         if key not in self._staff:
-            self._staff[key] = staff_of(self.session, section_id, roles)
+            self._staff[key] = list(staff_of(self.session, section_id, roles))
         return self._staff[key]
 
     def section_of(self, case: Case) -> str:

@@ -69,10 +69,12 @@ def _evidence(conv: Conversation, case: Case, inbound: Inbound, message: Receive
     return Outcome(texts.ANSWER_RELAYED, [JobRequest("download_media", media.id), *jobs])
 
 
-def _askers(conv: Conversation, case: Case) -> list[Inspector]:
+def _askers(conv: Conversation, case: Case) -> list[notify.Recipient]:
     """The inspector who asked, if still active; else the section's staff."""
     asker = conv.session.get(Inspector, case.question_by) if case.question_by else None
-    return [asker] if asker is not None and asker.active else staff_of(conv.session, case.section_id, SECTION_STAFF)
+    if asker is not None and asker.active:
+        return [asker]
+    return list(staff_of(conv.session, case.section_id, SECTION_STAFF))
 
 
 def _confirm(conv: Conversation, case: Case, text: str) -> Outcome | None:

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from handlers.outcome import JobRequest
-from storage.models import Case, Inspector
+from storage.models import Case
 from storage.outbox import add_message
+
+
+class Recipient(Protocol):
+    """A member of staff to write to: an `Inspector` row, or a `StaffMember` read for the purpose."""
+
+    @property
+    def id(self) -> int: ...
 
 
 def to_reporter(session: Session, case: Case, body: str, now: datetime, key: str) -> list[JobRequest]:
@@ -26,7 +34,7 @@ def to_reporter(session: Session, case: Case, body: str, now: datetime, key: str
 
 def to_staff(
     session: Session,
-    people: Iterable[Inspector],
+    people: Iterable[Recipient],
     body: str,
     now: datetime,
     key: str,

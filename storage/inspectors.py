@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import dialect_insert
 from storage.identity import IdentityVault
 from storage.models import Inspector, Invitation
+from storage.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,33 @@ def inspector_by_digest(session: Session, digest: str) -> Inspector | None:
     return session.scalars(stmt).one_or_none()
 
 
-def staff_of(session: Session, section_id: str | None, roles: Iterable[str]) -> list[Inspector]:
-    stmt = select(Inspector).where(Inspector.active.is_(True), Inspector.role.in_(tuple(roles)))
-    if section_id is not None:
-        stmt = stmt.where(Inspector.section_id == section_id)
-    return list(session.scalars(stmt.order_by(Inspector.id)))
+@dataclass(frozen=True)
+class StaffMember:
+    """An active inspector, head or leader as a recipient of messages."""
+
+    id: int
+    role: str
+    section_id: str | None
+
+
+_STAFF: dict[tuple[bool, tuple[str, ...]], Prepared] = {}
+
+
+def staff_of(session: Session, section_id: str | None, roles: Iterable[str]) -> list[StaffMember]:
+    """The active staff with these roles, of one section (any section when None), in a stable order. Every case
+    card and deadline notice asks: a prepared statement a (section or not, roles) combination."""
+    roles = tuple(roles)
+    key = (section_id is not None, roles)
+    prepared = _STAFF.get(key)
+    if prepared is None:
+        stmt = select(Inspector.id, Inspector.role, Inspector.section_id).where(
+            Inspector.active.is_(True), or_(*(Inspector.role == role for role in roles))
+        )
+        if section_id is not None:
+            stmt = stmt.where(Inspector.section_id == bindparam("section_id"))
+        prepared = _STAFF[key] = Prepared(stmt.order_by(Inspector.id))
+    params = {"section_id": section_id} if section_id is not None else {}
+    return [StaffMember(*row) for row in prepared.rows(session, params)]
 
 
 def all_inspectors(session: Session) -> list[Inspector]:

@@ -7,7 +7,8 @@ takes. A `Prepared` statement is compiled once per dialect and then runs on the 
 connection, inside the session's transaction, with the column types' bind and result processing and nothing else.
 
 Only for statements that are plain: no server-side or Python-side defaults to fill in (give every column a value),
-no expanding IN lists. Driver errors are raised as SQLAlchemy's `DBAPIError`s, as the rest of the code expects.
+no expanding IN lists. Like an ORM query, a statement first flushes the session's pending changes (unless the session
+does not autoflush). Driver errors are raised as SQLAlchemy's `DBAPIError`s, as the rest of the code expects.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class Prepared:
             cursor.close()
 
     def _execute(self, session: Session, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
+        if session.autoflush:
+            session.flush()  # as an ORM query would: the statement sees the session's pending changes (cheap if none)
         connection = _connection(session)
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)

@@ -111,3 +111,14 @@ def test_a_statement_that_needs_defaults_filled_in_is_refused(harness: Harness) 
     needs_default = Prepared(insert(Reporter).values(digest=bindparam("digest"), sealed_openid=b"", subscribed=True))
     with pytest.raises(ValueError, match="created_at"), transaction(harness.services.sessions) as session:
         needs_default.run(session, {"digest": "d-default"})
+
+
+def test_pending_changes_are_flushed_first_as_an_orm_query_would(harness: Harness) -> None:
+    prepared = Prepared(_REPORTER)
+    with transaction(harness.services.sessions) as session:
+        session.add(Reporter(digest="d-pending", sealed_openid=b"x", subscribed=False))
+        found = prepared.first(session, {"digest": "d-pending"})
+        assert found is not None and found[2] is False
+        session.autoflush = False
+        session.add(Reporter(digest="d-unflushed", sealed_openid=b"x", subscribed=True))
+        assert prepared.first(session, {"digest": "d-unflushed"}) is None  # the session said not to flush
