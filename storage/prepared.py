@@ -1,10 +1,11 @@
-"""Prepared statements for the webhook's hot path: Core statements run straight on the driver's cursor.
+"""Prepared statements for the paths every message and every case take: Core statements run on the driver's cursor.
 
 Every inbound message runs the same handful of statements (find the sender, claim the message, look at the open
-draft, write both back). SQLAlchemy spends most of each such call walking the statement for its cache key and
-building an execution context and a result object: about 40 microseconds, several times what the database itself
-takes. A `Prepared` statement is compiled once per dialect and then runs on the DBAPI cursor of the session's own
-connection, inside the session's transaction, with the column types' bind and result processing and nothing else.
+draft, write both back); every case adds a few (its reference, its outbox rows, the staff to tell). SQLAlchemy
+spends most of each such call walking the statement for its cache key and building an execution context and a
+result object: about 40 microseconds, several times what the database itself takes. A `Prepared` statement is
+compiled once per dialect and then runs on the DBAPI cursor of the session's own connection, inside the session's
+transaction, with the column types' bind and result processing and nothing else.
 
 Only for statements that are plain: no server-side or Python-side defaults to fill in (give every column a value),
 no expanding IN lists. Like an ORM query, a statement first flushes the session's pending changes (unless the session
