@@ -34,17 +34,23 @@ Decisions:
 * Orientation is applied with the same transposes ``ImageOps.exif_transpose`` uses, but after resizing,
   which is cheaper than rotating the full-size bitmap.
 
-* The display copy is resized with area averaging (``Image.Resampling.BOX``, antialiased). For the usual
+* Shrink on load: libjpeg can decode a JPEG at 1/2, 1/4 or 1/8 scale (``draft``), averaging in the DCT
+  domain, which costs a fraction of a full decode followed by resampling. When one of those scales has a
+  longest side between ``native_min_side`` (2000) and ``max_side`` (2560), that decode *is* the display
+  copy: a 12 MP phone photo (4000x3000) is stored as 2000x1500, a 48 MP one (8000x6000) also as
+  2000x1500. That is a little less than 2560, and well above what a phone screen or WeChat's own image
+  compression shows; in exchange the photo is processed in about a third of the time (see
+  bench/photo_bench.py). Other photos are decoded at the smallest native scale still at least
+  ``max_side`` and resampled down to it.
+* The resampled display copy uses area averaging (``Image.Resampling.BOX``, antialiased). For the usual
   1.2-2x reduction of a phone photo it looks as good as bicubic at about half the cost; the thumbnail
-  uses bicubic. JPEGs at least twice ``max_side`` are first decoded at 1/2, 1/4 or 1/8 scale by libjpeg
-  (``draft``); a 12 MP photo (4000 px) is below that threshold and is decoded at full size.
+  uses bicubic.
 
 Threading and speed: each call uses one short-lived helper thread. It hashes the bytes while the caller's
 thread decodes, resizes (and rotates) the lower half of a large picture while the caller's thread does
 the upper half, and makes the thumbnail while the display copy is encoded; hashlib and Pillow release the
-GIL for this work, so a 2-core machine processes a 12 MP JPEG in about the time of a plain decode,
-resize and save (see bench/photo_bench.py). ``warnings.catch_warnings`` changes process-global state,
-so call ``process_photo`` from one thread at a time per process (RQ workers are processes).
+GIL for this work. ``warnings.catch_warnings`` changes process-global state, so call ``process_photo``
+from one thread at a time per process (RQ workers are processes).
 """
 
 from __future__ import annotations
@@ -131,11 +137,14 @@ class PhotoLimits:
     max_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 50_000_000  # refuse above this before decoding (decompression bombs)
     max_side: int = 2560  # longest side of the stored (display) copy
+    # A JPEG that libjpeg can decode at 1/2, 1/4 or 1/8 scale to a longest side of at least this (and at most
+    # max_side) is stored at that scale without resampling: a 12 MP photo (4000x3000) becomes 2000x1500.
+    native_min_side: int = 2000
     thumb_side: int = 320
     jpeg_quality: int = 85
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels", "max_side", "thumb_side"):
+        for name in ("max_bytes", "max_pixels", "max_side", "native_min_side", "thumb_side"):
             if getattr(self, name) < 1:
                 raise ValueError(f"PhotoLimits.{name} must be positive")
         if not 1 <= self.jpeg_quality <= 95:
@@ -228,8 +237,8 @@ def _process(raw: bytes, limits: PhotoLimits, helper: Executor, digest: Future[s
     width, height = img.size
     _check_pixels(width, height, limits)
     if original_format == "JPEG":
-        # Let libjpeg scale by 1/2, 1/4 or 1/8 while decoding when the result is still >= the display size.
-        img.draft("RGB", _fit(img.size, limits.max_side))
+        # libjpeg scales by 1/2, 1/4 or 1/8 while decoding, far cheaper than decoding in full and resampling.
+        img.draft("RGB", _draft_request(img.size, limits))
     img.load()
     meta = _read_metadata(img)
     display = _display_copy(_to_rgb(img), _fit(img.size, limits.max_side), meta.orientation, helper)
@@ -288,6 +297,20 @@ def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     if scale >= 1:
         return size
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _draft_request(size: tuple[int, int], limits: PhotoLimits) -> tuple[int, int]:
+    """The size to ask libjpeg for: it decodes at the largest of 1/1, 1/2, 1/4, 1/8 that is at least this.
+
+    A native scale whose longest side lands in ``[native_min_side, max_side]`` is kept as the display copy
+    with no resampling at all (a 4000x3000 photo becomes 2000x1500); otherwise the smallest native scale
+    still at least ``max_side`` is decoded and then resampled down to ``max_side``.
+    """
+    width, height = size
+    for scale in (8, 4, 2):
+        if limits.native_min_side <= -(-max(width, height) // scale) <= limits.max_side:
+            return max(1, width // scale), max(1, height // scale)
+    return _fit(size, limits.max_side)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

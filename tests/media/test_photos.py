@@ -78,6 +78,42 @@ def test_jpeg_draft_decode_still_reaches_max_side() -> None:
     assert (photo.original_width, photo.original_height) == (5200, 2600)
 
 
+def test_twelve_megapixel_jpeg_is_kept_at_half_scale_without_resampling() -> None:
+    # 4000 / 2 = 2000 lies in [native_min_side, max_side]: libjpeg's 1/2-scale decode is the display copy.
+    original = scene(5, (4000, 3000))
+    photo = process_photo(encode(original, quality=85))
+    assert (photo.width, photo.height) == (2000, 1500)
+    assert (photo.original_width, photo.original_height) == (4000, 3000)
+    # The DCT-domain half scale looks like an area-averaged half: same picture, no aliasing or shift.
+    expected = original.reduce(2)
+    diff = [abs(a - b) for a, b in zip(reopen(photo.image).tobytes(), expected.tobytes(), strict=True)]
+    assert sum(diff) / len(diff) < 3
+
+
+def test_native_scale_applies_to_rotated_and_larger_photos() -> None:
+    turned = process_photo(encode(scene(6, (4000, 3000)), exif=exif_with(orientation=6), quality=80))
+    assert (turned.width, turned.height) == (1500, 2000)
+    assert (turned.original_width, turned.original_height) == (3000, 4000)
+    # 48 MP: 8000 / 4 = 2000 fits, so the 1/4 scale is used rather than 1/2 resampled down to 2560.
+    big = process_photo(encode(scene(7, (8000, 4000)), quality=80))
+    assert (big.width, big.height) == (2000, 1000)
+
+
+def test_photo_without_a_fitting_native_scale_is_resampled_to_max_side() -> None:
+    # 3998 / 2 = 1999 is under native_min_side, so the photo is decoded in full and resampled to 2560.
+    photo = process_photo(encode(scene(8, (3998, 2000)), quality=80))
+    assert (photo.width, photo.height) == (2560, 1281)
+    # A native_min_side above max_side turns the rule off: every big photo is resampled to max_side.
+    limits = PhotoLimits(native_min_side=10_000)
+    assert (process_photo(encode(scene(9, (4000, 3000)), quality=80), limits).width) == 2560
+
+
+def test_native_scale_of_a_one_row_jpeg() -> None:
+    # 1/8 of 20000 fits, but one row cannot be divided: libjpeg decodes what it can and the rest is resampled.
+    photo = process_photo(encode(Image.linear_gradient("L").resize((20000, 1)).convert("RGB"), quality=80))
+    assert (photo.width, photo.height) == (2560, 1)
+
+
 def test_small_image_is_not_upscaled() -> None:
     photo = process_photo(encode(scene(4, (200, 100))))
     assert (photo.width, photo.height) == (200, 100)

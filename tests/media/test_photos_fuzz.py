@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from bot.media.photos import PhotoLimits, PhotoRejected, ProcessedPhoto, Reason, process_photo
 from tests.media.images import encode, exif_with, scene
 
-# Small limits keep each example fast while still exercising every code path.
-LIMITS = PhotoLimits(max_bytes=256 * 1024, max_pixels=2_000_000, max_side=64, thumb_side=16)
+# Small limits keep each example fast while still exercising every code path: the 48x36 JPEG seeds are
+# decoded at libjpeg's half scale (24 lies in [native_min_side, max_side]), the others are resampled to 32.
+LIMITS = PhotoLimits(max_bytes=256 * 1024, max_pixels=2_000_000, max_side=32, native_min_side=20, thumb_side=16)
 
 _SCENE = scene(99, (48, 36))
 SEEDS = [
