@@ -40,7 +40,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(target: str, env: dict[str, str], chdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    target: str, env: dict[str, str], chdir: Path, workers: int, threads: int = 4
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     cmd = [
         sys.executable,
@@ -49,7 +51,7 @@ def start_server(target: str, env: dict[str, str], chdir: Path, workers: int) ->
         "-w",
         str(workers),
         "--threads",
-        "4",
+        str(threads),
         "-k",
         "gthread",
         "-b",
@@ -133,6 +135,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default="", help="external Redis (default: an embedded one)")
     parser.add_argument("--database-url", default="", help="external database (default: SQLite in a temp folder)")
     parser.add_argument("--workers", type=int, default=0, help="gunicorn processes (default: as `whistle web`)")
+    parser.add_argument("--threads", type=int, default=4, help="threads a gunicorn process (`whistle web` uses 4)")
     args = parser.parse_args()
     from bot.wsgi_server import default_workers
 
@@ -163,7 +166,7 @@ def main() -> None:
             ("bare", "bare_flask:app", ROOT / "bench"),
             ("whistle", "bot.app:create_app()", ROOT),
         ):
-            servers[name] = start_server(target, env, chdir, workers)
+            servers[name] = start_server(target, env, chdir, workers, args.threads)
             load(servers[name][1], prepare(200, "warm"), args.clients)
         rounds: list[dict[str, tuple[float, list[float]]]] = []
         for r in range(args.rounds):
@@ -175,7 +178,7 @@ def main() -> None:
             proc.wait(10)
     print(
         f"webhook acknowledgement: {args.rounds} rounds of {args.requests} signed text messages a server, "
-        f"{args.clients} client threads, gunicorn {workers}x4 gthread for both, same machine"
+        f"{args.clients} client threads, gunicorn {workers}x{args.threads} gthread for both, same machine"
     )
     for r, result in enumerate(rounds, 1):
         line = "   ".join(f"{name} {rps:6.0f} req/s" for name, (rps, _) in result.items())

@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.metrics import count_api_error
@@ -30,6 +31,7 @@ from bot.wechat.errors import WeChatAPIError, WeChatUnavailable
 from handlers.outcome import JobRequest
 from storage.db import transaction
 from storage.models import Case, Inspector, OutboxMessage, Reporter
+from storage.prepared import Prepared
 from storage.reporters import reveal_openid
 
 log = logging.getLogger(__name__)
@@ -53,12 +55,16 @@ def deliver(services: Services, outbox_id: int) -> str:
     """Try to deliver one message. Returns the resulting status (for logs and tests)."""
     now = services.clock()
     with transaction(services.sessions) as session:
-        message = session.get(OutboxMessage, outbox_id, with_for_update=True)
-        if message is None or message.status != "pending" or message.not_before > now:
-            return message.status if message else "missing"
-        delivery = _prepare(services, session, message, now)
-        if delivery is None:
+        row = _DUE.first(session, {"id": outbox_id})
+        if row is None:
+            return "missing"
+        message = _Due(*row)
+        if message.status != "pending" or message.not_before > now:
             return message.status
+        delivery, status, error, attempts = _prepare(services, session, outbox_id, message, now)
+        _SET_ATTEMPT.run(session, {"id": outbox_id, "status": status, "error": error, "attempts": attempts})
+        if delivery is None:
+            return status
     try:
         _send(services, delivery)
     except WeChatAPIError as exc:
@@ -66,12 +72,9 @@ def deliver(services: Services, outbox_id: int) -> str:
     except WeChatUnavailable as exc:
         _note(services, outbox_id, f"platform unavailable: {exc}")
         raise
+    note = "sent as a template message (outside the 48-hour window)" if delivery.template is not None else None
     with transaction(services.sessions) as session:
-        message = session.get(OutboxMessage, outbox_id)
-        assert message is not None
-        message.status, message.sent_at, message.last_error = "sent", services.clock(), None
-        if delivery.template is not None:
-            message.last_error = "sent as a template message (outside the 48-hour window)"
+        _SET_SENT.run(session, {"id": outbox_id, "at": services.clock(), "error": note})
     log.info("outbox message sent", extra={"outbox_id": outbox_id, "template": delivery.template is not None})
     return "sent"
 
@@ -93,35 +96,85 @@ def deliver_here(services: Services, requests: list[JobRequest]) -> list[JobRequ
     return rest
 
 
-def _prepare(services: Services, session: Session, message: OutboxMessage, now: datetime) -> Delivery | None:
-    recipient: Reporter | Inspector | None = (
-        session.get(Reporter, message.reporter_id)
-        if message.reporter_id is not None
-        else session.get(Inspector, message.inspector_id)
+@dataclass(frozen=True)
+class _Due:
+    """An outbox row and what its recipient (reporter or inspector) looks like: one read, locked for the attempt."""
+
+    status: str
+    not_before: datetime
+    expires_at: datetime | None
+    attempts: int
+    last_error: str | None
+    kind: str
+    body: str
+    case_id: int | None
+    reporter_id: int | None
+    subscribed: bool | None  # None: the recipient's row is gone
+    last_inbound_at: datetime | None
+    inspector_sealed_openid: bytes | None
+
+
+# One delivery attempt: read the message with its recipient (locked on PostgreSQL: one attempt at a time), write
+# the attempt's outcome, then after the API call write that it was sent. Prepared: every message takes this path.
+_DUE = Prepared(
+    select(
+        OutboxMessage.status,
+        OutboxMessage.not_before,
+        OutboxMessage.expires_at,
+        OutboxMessage.attempts,
+        OutboxMessage.last_error,
+        OutboxMessage.kind,
+        OutboxMessage.body,
+        OutboxMessage.case_id,
+        OutboxMessage.reporter_id,
+        func.coalesce(Inspector.subscribed, Reporter.subscribed),
+        func.coalesce(Inspector.last_inbound_at, Reporter.last_inbound_at),
+        Inspector.sealed_openid,
     )
-    assert recipient is not None
+    .outerjoin(Inspector, Inspector.id == OutboxMessage.inspector_id)
+    .outerjoin(Reporter, Reporter.id == OutboxMessage.reporter_id)
+    .where(OutboxMessage.id == bindparam("id"))
+    .with_for_update(of=OutboxMessage)
+)
+_SET_ATTEMPT = Prepared(
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("id"))
+    .values(status=bindparam("status"), last_error=bindparam("error"), attempts=bindparam("attempts"))
+)
+_SET_SENT = Prepared(
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("id"))
+    .values(status="sent", sent_at=bindparam("at"), last_error=bindparam("error"))
+)
+
+
+def _prepare(
+    services: Services, session: Session, outbox_id: int, message: _Due, now: datetime
+) -> tuple[Delivery | None, str, str | None, int]:
+    """What to send, if anything, and the message's status, error and attempts after this look at it (a message that
+    expired or waits for its recipient is not an attempt)."""
+    if message.subscribed is None:
+        raise LookupError(f"outbox message {outbox_id} has no recipient")
     if message.expires_at is not None and message.expires_at <= now:
-        message.status, message.last_error = "expired", "no longer worth sending (its moment has passed)"
-        return None
+        return None, "expired", "no longer worth sending (its moment has passed)", message.attempts
     template = None
-    hold_reason = _hold_reason(recipient, now)
-    if hold_reason and not recipient.subscribed:
-        message.status, message.last_error = "held", hold_reason
-        return None
+    hold_reason = _hold_reason(message.subscribed, message.last_inbound_at, now)
+    if hold_reason and not message.subscribed:
+        return None, "held", hold_reason, message.attempts
     if hold_reason:
         template = _template_for(services, session, message)
         if template is None:
-            message.status, message.last_error = "held", hold_reason
-            return None
-    message.attempts += 1
-    if message.attempts > MAX_ATTEMPTS:
-        message.status, message.last_error = "failed", f"gave up after {MAX_ATTEMPTS} attempts"
-        return None
-    if isinstance(recipient, Reporter):
-        openid = reveal_openid(session, services.vault, recipient.id, purpose="deliver outbox message")
+            return None, "held", hold_reason, message.attempts
+    attempts = message.attempts + 1
+    if attempts > MAX_ATTEMPTS:
+        return None, "failed", f"gave up after {MAX_ATTEMPTS} attempts", attempts
+    if message.reporter_id is not None:
+        openid = reveal_openid(session, services.vault, message.reporter_id, purpose="deliver outbox message")
     else:
-        openid = services.vault.open(recipient.sealed_openid)
-    return Delivery(openid=openid, kind=message.kind, body=message.body, template=template)
+        assert message.inspector_sealed_openid is not None, f"outbox message {outbox_id} has no recipient"
+        openid = services.vault.open(message.inspector_sealed_openid)
+    delivery = Delivery(openid=openid, kind=message.kind, body=message.body, template=template)
+    return delivery, "pending", message.last_error, attempts
 
 
 def _send(services: Services, delivery: Delivery) -> None:
@@ -135,15 +188,15 @@ def _send(services: Services, delivery: Delivery) -> None:
         services.wechat.send_text(delivery.openid, delivery.body)
 
 
-def _hold_reason(recipient: Reporter | Inspector, now: datetime) -> str | None:
-    if not recipient.subscribed:
+def _hold_reason(subscribed: bool, last_inbound_at: datetime | None, now: datetime) -> str | None:
+    if not subscribed:
         return "recipient unsubscribed; waits until they follow the account again"
-    if recipient.last_inbound_at is None or now - recipient.last_inbound_at > WINDOW:
+    if last_inbound_at is None or now - last_inbound_at > WINDOW:
         return "outside the 48-hour window; waits until the recipient writes again"
     return None
 
 
-def _template_for(services: Services, session: Session, message: OutboxMessage) -> dict[str, str] | None:
+def _template_for(services: Services, session: Session, message: _Due) -> dict[str, str] | None:
     """A text about a case can travel as the configured template message; anything else waits for the window."""
     template_id = services.settings.wechat.status_template_id
     if not template_id or message.case_id is None or message.kind != "text":

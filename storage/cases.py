@@ -88,7 +88,7 @@ def open_cases(session: Session, section_id: str | None, statuses: tuple[str, ..
     return list(session.scalars(stmt))
 
 
-_AWAITS_REPLY = (
+_AWAITS_REPLY = Prepared(
     select(Case.id)
     .where(
         Case.reporter_id == bindparam("reporter_id"),
@@ -102,7 +102,7 @@ _AWAITS_REPLY = (
 def awaits_reply(session: Session, reporter_id: int, now: datetime) -> bool:
     """Whether any case of the reporter still waits for an answer from them: one cheap look, so that a message that
     answers nothing (most of them) skips the precise lookups of `case_with_question`."""
-    return session.execute(_AWAITS_REPLY, {"reporter_id": reporter_id, "now": now}).first() is not None
+    return _AWAITS_REPLY.first(session, {"reporter_id": reporter_id, "now": now}) is not None
 
 
 def case_with_question(session: Session, reporter_id: int, questions: tuple[str, ...], now: datetime) -> Case | None:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.prepared import Prepared
+from storage.prepared import Prepared, bind_connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -144,11 +144,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     lock = _sqlite_write_locks.get(engine) if isinstance(engine, Engine) else None
     # The connection's own transaction, with the session joined to it (half the cost of a session that begins and
     # commits on its own: this runs for every inbound message). ORM changes are flushed, then the connection commits.
-    with lock.held() if lock is not None else nullcontext(), engine.begin() as connection:
+    # Only the transaction itself holds the write lock: checking the connection out of the pool, making the session,
+    # closing both and returning the connection happen outside it, so other writers do not wait for them.
+    with engine.connect() as connection:
         session = factory(bind=connection)
+        bind_connection(session, connection)
         try:
-            yield session
-            session.flush()
+            with lock.held() if lock is not None else nullcontext(), connection.begin():
+                yield session
+                session.flush()
         finally:
             session.close()
 

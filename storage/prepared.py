@@ -115,11 +115,21 @@ class Prepared:
 
 
 _CONNECTION = "storage.prepared.connection"
+BOUND_CONNECTION = "storage.prepared.bound_connection"
+
+
+def bind_connection(session: Session, connection: Connection) -> None:
+    """Declare that `session` works inside `connection`'s transaction for its whole life (`storage.db.transaction`
+    makes such sessions): prepared statements then run on it without asking the session."""
+    session.info[BOUND_CONNECTION] = connection
 
 
 def _connection(session: Session) -> Connection:
     """The session's connection in its current transaction (beginning one if needed), remembered for the rest of
     that transaction: `Session.connection()` costs more than the statements it serves here."""
+    bound: Connection | None = session.info.get(BOUND_CONNECTION)
+    if bound is not None:
+        return bound
     transaction = session.get_transaction()
     known = session.info.get(_CONNECTION)
     if transaction is not None and known is not None and known[0] is transaction:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_new
@@ -35,7 +35,12 @@ _SUBSCRIPTION = Prepared(
     .where(Reporter.id == bindparam("reporter_id"))
     .values(subscribed=bindparam("subscribed"), unsubscribed_at=bindparam("unsubscribed_at"))
 )
-_SEALED = select(Reporter.sealed_openid).where(Reporter.id == bindparam("reporter_id"))
+_SEALED = Prepared(select(Reporter.sealed_openid).where(Reporter.id == bindparam("reporter_id")))
+_AUDIT = Prepared(
+    insert(IdentityAccess).values(
+        reporter_id=bindparam("reporter_id"), purpose=bindparam("purpose"), at=bindparam("at")
+    )
+)
 
 
 def reporter_for(session: Session, vault: IdentityVault, openid: str) -> ReporterRef:
@@ -75,16 +80,17 @@ def set_subscribed(session: Session, reporter_id: int, subscribed: bool, at: dat
 
 def sealed_openid_of(session: Session, reporter_id: int) -> bytes:
     """The reporter's openid, still sealed: for copying to a staff row when the same person binds as staff."""
-    return bytes(session.connection().execute(_SEALED, {"reporter_id": reporter_id}).scalar_one())
+    row = _SEALED.first(session, {"reporter_id": reporter_id})
+    if row is None:
+        raise LookupError(f"no reporter {reporter_id}")
+    return bytes(row[0])
 
 
 def reveal_openid(session: Session, vault: IdentityVault, reporter_id: int, purpose: str) -> str:
     """Unseal a reporter's openid for `purpose`, leaving a trace. Only the outbound gateway should call this."""
-    reporter = session.get(Reporter, reporter_id)
-    if reporter is None:
-        raise LookupError(f"no reporter {reporter_id}")
-    session.add(IdentityAccess(reporter_id=reporter_id, purpose=purpose))
-    return vault.open(reporter.sealed_openid)
+    sealed = sealed_openid_of(session, reporter_id)
+    _AUDIT.run(session, {"reporter_id": reporter_id, "purpose": purpose, "at": utcnow()})
+    return vault.open(sealed)
 
 
 FINAL_STATUSES = ("closed", "rejected", "duplicate", "transferred")

@@ -122,3 +122,18 @@ def test_pending_changes_are_flushed_first_as_an_orm_query_would(harness: Harnes
         session.autoflush = False
         session.add(Reporter(digest="d-unflushed", sealed_openid=b"x", subscribed=True))
         assert prepared.first(session, {"digest": "d-unflushed"}) is None  # the session said not to flush
+
+
+def test_a_session_of_its_own_runs_each_statement_in_its_current_transaction(harness: Harness) -> None:
+    """Outside `transaction()` a session may commit and roll back several times: a statement always runs in the
+    session's transaction of the moment (a connection kept from an earlier one would write outside it)."""
+    prepared = Prepared(_REPORTER)
+    with harness.services.sessions() as session:
+        _reporter(session, "d-first", None)
+        assert prepared.first(session, {"digest": "d-first"}) is not None
+        session.commit()
+        _reporter(session, "d-undone", None)
+        assert prepared.first(session, {"digest": "d-undone"}) is not None
+        session.rollback()
+        assert prepared.first(session, {"digest": "d-undone"}) is None
+        assert prepared.first(session, {"digest": "d-first"}) is not None
