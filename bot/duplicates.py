@@ -43,8 +43,9 @@ class Hazard(Protocol):
 _COMPARED = (Case.id, Case.reference, Case.enterprise, Case.text, Case.triage, Case.latitude, Case.longitude)
 
 
-def find_original(session: Session, case: Case) -> tuple[tuple[int, str], str] | None:
+def find_original(session: Session, case: Case, mine: list[str]) -> tuple[tuple[int, str], str] | None:
     """The earliest open case this one repeats (id and reference), with the reason in words; None when it is new.
+    `mine` are the perceptual hashes of the case's photos.
 
     Candidates are narrowed in SQL (same enterprise, or nearby, or sharing a photo hash), so a large backlog of open
     cases costs an index lookup, not a scan.
@@ -55,7 +56,6 @@ def find_original(session: Session, case: Case) -> tuple[tuple[int, str], str] |
         Case.duplicate_of_id.is_(None),
         Case.submitted_at >= case.submitted_at - LOOKBACK,
     )
-    mine = _phashes(session, [case.id]).get(case.id, [])
     by_photo = _photo_matches(session, mine, recent)
     clauses = []
     if case.enterprise:
@@ -73,7 +73,7 @@ def find_original(session: Session, case: Case) -> tuple[tuple[int, str], str] |
         return None
     stmt = select(*_COMPARED).where(*recent, or_(*clauses)).order_by(Case.id).limit(CANDIDATES)
     candidates = session.execute(stmt).all()
-    hashes = _phashes(session, [c.id for c in candidates])
+    hashes = _phashes(session, [c.id for c in candidates]) if mine else {}  # photos match only photos
     for other in candidates:
         reason = _same_hazard(case, other, mine, hashes.get(other.id, []))
         if reason:

@@ -21,7 +21,7 @@ from handlers.notify import to_reporter
 from handlers.outcome import JobRequest
 from storage.cases import record_event
 from storage.db import reading, transaction
-from storage.media import media_of_case
+from storage.media import photos_of_case
 from storage.models import Case
 
 log = logging.getLogger(__name__)
@@ -84,12 +84,12 @@ def triage(services: Services, case_id: int) -> str:
 
 
 def _plan(services: Services, session: Session, case: Case) -> Plan:
-    has_photo = any(m.kind == "image" for m in media_of_case(session, case.id))
-    result = services.triage.triage(case.text, enterprise_hint=case.enterprise_hint, has_photo=has_photo)
+    photos = photos_of_case(session, case.id)
+    result = services.triage.triage(case.text, enterprise_hint=case.enterprise_hint, has_photo=bool(photos))
     original = None
     if case.duplicate_of_id is None:
         case.enterprise, case.triage = result.enterprise, _stored(result)  # what the search for an original compares
-        found = find_original(session, case)
+        found = find_original(session, case, [p.phash for p in photos if p.phash])
         if found is not None:
             (first_id, first_reference), reason = found
             original = (first_id, first_reference, reason)

@@ -7,14 +7,14 @@ from datetime import datetime, tzinfo
 from sqlalchemy.orm import Session
 
 from handlers import texts
-from storage.media import media_of_case
+from storage.media import photos_of_case
 from storage.models import Case
 
 
 def case_card(session: Session, case: Case, tz: tzinfo, *, title: str | None = None) -> tuple[str, list[str]]:
     """The card's text and the stored thumbnails to send with it."""
     triage = case.triage or {}
-    photos = [m for m in media_of_case(session, case.id) if m.kind == "image" and m.purpose == "report"]
+    photos = [m for m in photos_of_case(session, case.id) if m.purpose == "report"]
     thumbnails = [m.thumbnail_path for m in photos if m.status == "stored" and m.thumbnail_path]
     major = texts.CARD_MAJOR.format(reasons="；".join(triage.get("major_reasons", []))) if case.major else ""
     transfers = triage.get("transfers") or []

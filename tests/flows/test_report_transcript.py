@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.wechat import messages as msg
-from storage.models import Case, Draft, InboundMessage, Media, Reporter
+from storage.models import Case, CaseEvent, Draft, InboundMessage, Media, Reporter
 from tests.support.images import jpeg_bytes
 
 WORKER = "oWorker-0001"
@@ -202,3 +202,37 @@ def test_a_reporter_who_left_is_forgotten_once_their_cases_are_finished(harness)
     assert "欢迎关注" in harness.say(msg.event(WORKER, "subscribe"))
     with harness.services.sessions() as s:
         assert len(s.scalars(select(Reporter)).all()) == 2
+
+
+def test_the_same_photo_from_another_worker_links_the_repeat_by_its_picture(harness):
+    """No enterprise named and different words: only the near-identical photo says it is the same hazard."""
+    from tests.media.images import encode, scene
+
+    photo = encode(scene(11, (640, 480)), quality=90)
+    for n, (who, words) in enumerate(((WORKER, "楼梯间堆满了纸箱"), ("oSecondWorker", "消防通道被杂物占了"))):
+        harness.fake.add_media(f"SAME-{n}", photo, content_type="image/jpeg")
+        harness.say(msg.image(who, f"SAME-{n}"))
+        harness.run_jobs()  # the photo is downloaded and hashed before the case is triaged
+        harness.say(msg.text(who, words))
+        harness.say(msg.text(who, "提交"))
+        harness.run_jobs()
+    with harness.services.sessions() as s:
+        first, second = s.scalars(select(Case).order_by(Case.id)).all()
+        assert first.duplicate_of_id is None
+        assert second.duplicate_of_id == first.id and second.status == "duplicate"
+        events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == second.id)).all()
+        assert any("照片几乎相同" in (e.note or "") for e in events)
+
+
+def test_different_photos_and_words_are_two_cases(harness):
+    from tests.media.images import encode, scene
+
+    for n, (who, words) in enumerate(((WORKER, "楼梯间堆满了纸箱"), ("oSecondWorker", "消防通道被杂物占了"))):
+        harness.fake.add_media(f"OTHER-{n}", encode(scene(20 + n, (640, 480)), quality=90), content_type="image/jpeg")
+        harness.say(msg.image(who, f"OTHER-{n}"))
+        harness.run_jobs()
+        harness.say(msg.text(who, words))
+        harness.say(msg.text(who, "提交"))
+        harness.run_jobs()
+    with harness.services.sessions() as s:
+        assert [c.duplicate_of_id for c in s.scalars(select(Case).order_by(Case.id))] == [None, None]
