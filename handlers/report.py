@@ -72,8 +72,15 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Submission:
-    case: Case
+    case: SubmittedCase
     code: str
+
+
+@dataclass(frozen=True)
+class SubmittedCase:
+    id: int
+    reference: str
+    reporter_id: int
 
 
 def add_to_draft(conv: Conversation, inbound: Inbound, message: Received, draft: DraftRecord | None) -> Outcome:
@@ -248,6 +255,7 @@ def _submit_draft(
         return None
     code = new_query_code()
     reference = case_store.next_reference(session, rules.reference_prefix, now.astimezone(rules.timezone).date())
+    # A transient holder of what the submission knows (place and photo facts fill it in); add_case inserts it.
     case = Case(
         reference=reference,
         reporter_id=draft.reporter_id,
@@ -258,18 +266,17 @@ def _submit_draft(
         accept_due_at=rules.accept_due(now),
     )
     _set_place(case, messages)
-    session.add(case)
-    session.flush()
-    case_store.record_event(
-        session, case, REPORTER_ACTOR if via != "timeout" else SYSTEM_ACTOR, "submitted", f"via {via}", at=now
-    )
-    draft_store.close_draft(session, draft.id, "submitted", now, case_id=case.id)
-    if any(m.kind in MEDIA_KINDS for m in messages):
-        media_store.attach_draft_media(session, draft.id, case.id)
+    has_media = any(m.kind in MEDIA_KINDS for m in messages)
+    if has_media:
         for media in media_store.media_of_draft(session, draft.id):
             if media.status == "stored" and media.kind == "image":
                 apply_photo_facts(case, media.info.get("gps"), media.info.get("taken_at"), rules.timezone)
-    return Submission(case, code)
+    actor = REPORTER_ACTOR if via != "timeout" else SYSTEM_ACTOR
+    case_id = case_store.add_case(session, case, actor, f"via {via}")
+    draft_store.close_draft(session, draft.id, "submitted", now, case_id=case_id)
+    if has_media:
+        media_store.attach_draft_media(session, draft.id, case_id)
+    return Submission(SubmittedCase(case_id, reference, draft.reporter_id), code)
 
 
 def _is_content(message: DraftMessage) -> bool:
