@@ -18,7 +18,7 @@ from rq.registry import clean_registries
 from rq.serializers import JSONSerializer
 
 from bot.redis_conn import Breaker
-from handlers.outcome import JobRequest
+from handlers.outcome import JobKind, JobRequest
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,18 @@ RETRY_INTERVALS = [5, 30, 120, 600, 1800]
 REPLACEABLE = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED}
 
 
+# Takes one queued job off a queue together with its record, atomically: either the caller owns the job from now
+# on, or a worker had already dequeued it. KEYS: the queue's list, the job's hash; ARGV: the job id.
+_TAKE = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+    redis.call('DEL', KEYS[2])
+    return 1
+end
+return 0
+"""
+TAKE_SCAN = 8  # how far down the intake queue `take` looks past jobs other workers dequeue meanwhile
+
+
 class JobQueue:
     def __init__(self, connection: redis.Redis, breaker: Breaker | None = None) -> None:
         self.connection = connection
@@ -46,6 +58,7 @@ class JobQueue:
         self.queues = {
             name: Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=120) for name in QUEUES
         }
+        self._take = connection.register_script(_TAKE)
 
     def submit(self, requests: Iterable[JobRequest], *, revive: bool = False) -> int:
         """Enqueue each request once. Returns how many are now queued (new or already there).
@@ -87,6 +100,28 @@ class JobQueue:
         except DuplicateJobError:
             if revive and self._remove_if_ended(request.job_id):
                 self._enqueue(request, revive=False)
+
+    def take(self, kind: JobKind) -> int | None:
+        """Take the job at the head of the intake queue if it is of `kind`, for the caller to do now: its target id,
+        or None (another kind is next, none waits, Redis is unavailable). Only from the head, so that work keeps its
+        order: a triage job queued behind its photo's download never overtakes it. The job's record goes with it, so
+        if the caller dies before the work is done, nothing in RQ claims it: the row still says the work is owed and
+        the sweeper asks again."""
+        if self.breaker.open:
+            return None
+        queue = self.queues[INTAKE_QUEUE]
+        try:
+            for job_id in queue.get_job_ids(0, TAKE_SCAN):
+                job_kind, _, rest = job_id.partition("-")
+                if job_kind != kind:
+                    return None
+                if self._take(keys=[queue.key, Job.key_for(job_id)], args=[job_id]) == 1:
+                    return int(rest.split("-")[0])
+                # another worker dequeued it first: the next one is now the head
+        except redis.RedisError as exc:
+            self.breaker.trip()
+            log.warning("redis unavailable, nothing taken", extra={"error": type(exc).__name__})
+        return None
 
     def _remove_if_ended(self, job_id: str) -> bool:
         try:
