@@ -666,7 +666,8 @@ def report(results: list[Result], args: argparse.Namespace, backend: str) -> Non
     print()
     print("  tips/s: throughput phase, first post to last card; vs ceil: tips/s / RQ ceiling of the same N workers;")
     print("  jobs/tip: RQ jobs finished in the phase per tip (triage_case, deliver_message, and any the sweeper")
-    print("  queued meanwhile); job/s = tips/s x jobs/tip; webhook: mean time of a tip's two posts (t0 is after them)")
+    print("  queued meanwhile; under a backlog one triage_case job does up to 8 cases); job/s = tips/s x jobs/tip;")
+    print("  webhook: mean time of a tip's two posts (t0 is after them)")
     if len(results) > 1:
         base = results[0]
         b_tips = len(base.throughput.done) / base.throughput.wall
