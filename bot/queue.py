@@ -18,7 +18,7 @@ from rq.registry import clean_registries
 from rq.serializers import JSONSerializer
 
 from bot.redis_conn import Breaker
-from handlers.outcome import JobKind, JobRequest
+from handlers.outcome import JobKind, JobRequest, target_of
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,11 @@ class JobQueue:
         queue = self.queues[INTAKE_QUEUE]
         try:
             for job_id in queue.get_job_ids(0, TAKE_SCAN):
-                job_kind, _, rest = job_id.partition("-")
-                if job_kind != kind:
+                target = target_of(job_id, kind)
+                if target is None:
                     return None
                 if self._take(keys=[queue.key, Job.key_for(job_id)], args=[job_id]) == 1:
-                    return int(rest.split("-")[0])
+                    return target
                 # another worker dequeued it first: the next one is now the head
         except redis.RedisError as exc:
             self.breaker.trip()

@@ -29,6 +29,12 @@ class JobRequest:
         return f"{self.kind}-{self.target_id}{suffix}{again}"
 
 
+def target_of(job_id: str, kind: JobKind) -> int | None:
+    """The database id a job of `kind` works on, read back from its `JobRequest.job_id`; None for another kind."""
+    job_kind, _, rest = job_id.partition("-")
+    return int(rest.split("-", 1)[0]) if job_kind == kind else None
+
+
 @dataclass
 class Outcome:
     reply: str | None = None
