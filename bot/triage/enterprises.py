@@ -221,12 +221,15 @@ class EnterpriseRegistry:
             if len(holders) == 1 or holders[0][1] > holders[1][1]:
                 self._keys[key] = holders[0]
         self._scanner = Scanner(self._keys)
-        self._fuzzy: dict[str, list[str]] = {}
-        for key in self._keys:
+        # One wrong character leaves one half of the key intact: the halves are scanned for exactly (one pass), and
+        # only where one is found is the window around it compared with the key.
+        self._halves: dict[str, list[tuple[int, int, str]]] = {}  # half -> (its offset in the key, key's rank, key)
+        for rank, key in enumerate(self._keys):
             if len(key) >= FUZZY_MIN_LEN:
-                for i in range(len(key)):
-                    self._fuzzy.setdefault(key[:i] + "\0" + key[i + 1 :], []).append(key)
-        self._fuzzy_lengths = sorted({len(k) for k in self._keys if len(k) >= FUZZY_MIN_LEN}, reverse=True)
+                middle = len(key) // 2
+                self._halves.setdefault(key[:middle], []).append((0, rank, key))
+                self._halves.setdefault(key[middle:], []).append((middle, rank, key))
+        self._half_scanner = Scanner(self._halves)
         self._cores = {e.name: _strip_suffixes(_strip_prefix(normalize(e.name)), FORM_SUFFIXES) for e in enterprises}
 
     def __len__(self) -> int:
@@ -251,26 +254,31 @@ class EnterpriseRegistry:
         return best[2], best[3]
 
     def _find_fuzzy(self, text: str) -> tuple[float, int, EnterpriseMatch, tuple[int, int]] | None:
-        best: tuple[float, int, EnterpriseMatch, tuple[int, int]] | None = None
+        """The best window of ``text`` that differs from a key of four or more characters in at most one character.
+        Ties go to the longer key, then the window further left, then the earlier wrong character, then the key
+        registered first."""
+        best: tuple[tuple[float, int, int, int, int], str, tuple[int, int]] | None = None
         n = len(text)
-        for length in self._fuzzy_lengths:
-            for start in range(0, n - length + 1):
-                window = text[start : start + length]
-                if SEP in window:
-                    continue
-                for i in range(length):
-                    for key in self._fuzzy.get(window[:i] + "\0" + window[i + 1 :], ()):
-                        enterprise, score, _how = self._keys[key]
-                        fscore = score * FUZZY_FACTOR
-                        candidate = (
-                            fscore,
-                            length,
-                            EnterpriseMatch(enterprise, fscore, window, "近似"),
-                            (start, start + length),
-                        )
-                        if best is None or candidate[:2] > best[:2]:
-                            best = candidate
-        return best
+        for half, positions in self._half_scanner.scan(text).positions.items():
+            for offset, rank, key in self._halves[half]:
+                length = len(key)
+                for pos in positions:
+                    start = pos - offset
+                    if start < 0 or start + length > n:
+                        continue
+                    window = text[start : start + length]
+                    wrong = [i for i in range(length) if window[i] != key[i]]
+                    if len(wrong) > 1 or SEP in window:
+                        continue
+                    order = (-self._keys[key][1], -length, start, wrong[0] if wrong else 0, rank)
+                    if best is None or order < best[0]:
+                        best = (order, key, (start, start + length))
+        if best is None:
+            return None
+        _order, key, span = best
+        enterprise, score, _how = self._keys[key]
+        fscore = score * FUZZY_FACTOR
+        return fscore, span[1] - span[0], EnterpriseMatch(enterprise, fscore, text[span[0] : span[1]], "近似"), span
 
     def resolve_hint(self, hint: str) -> EnterpriseMatch | None:
         """The enterprise an explicit hint (typed by the reporter or an inspector) names, if any."""

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from bot.triage import TriageEngine
-from bot.triage.enterprises import name_keys, parse_registry
+from bot.triage import RoutingRules, TriageEngine
+from bot.triage.enterprises import FUZZY_FACTOR, FUZZY_MIN_LEN, EnterpriseRegistry, name_keys, parse_registry
+from bot.triage.normalize import SEP
 
 HONGDA = "歙县宏达机械制造有限公司"
 
@@ -84,3 +87,50 @@ def test_registry_header_is_checked() -> None:
     problems: list[str] = []
     assert parse_registry("name,industry\nx,y\n", "reg.csv", problems) is None
     assert problems and problems[0].startswith("reg.csv:1: header lacks aliases, section")
+
+
+def _fuzzy_by_every_window(registry: EnterpriseRegistry, text: str) -> tuple[str, float, str, tuple[int, int]] | None:
+    """The definition, slowly: every window of every key length, with each of its characters in turn allowed to be
+    wrong; the best (score, length) wins, and of equals the first one met (longer keys first, then left to right)."""
+    variants: dict[str, list[str]] = {}
+    for key in registry._keys:
+        if len(key) >= FUZZY_MIN_LEN:
+            for i in range(len(key)):
+                variants.setdefault(key[:i] + "\0" + key[i + 1 :], []).append(key)
+    best: tuple[float, int, str, tuple[int, int]] | None = None
+    for length in sorted({len(k) for k in registry._keys if len(k) >= FUZZY_MIN_LEN}, reverse=True):
+        for start in range(len(text) - length + 1):
+            window = text[start : start + length]
+            if SEP in window:
+                continue
+            for i in range(length):
+                for key in variants.get(window[:i] + "\0" + window[i + 1 :], ()):
+                    score = registry._keys[key][1] * FUZZY_FACTOR
+                    if best is None or (score, length) > best[:2]:
+                        best = (score, length, registry._keys[key][0].name, (start, start + length))
+    if best is None:
+        return None
+    score, _length, name, span = best
+    return name, score, text[span[0] : span[1]], span
+
+
+def test_one_wrong_character_finds_the_same_enterprise_as_trying_every_window(rules: RoutingRules) -> None:
+    registry = rules.registry
+    assert registry is not None
+    keys = [k for k in registry._keys if len(k) >= FUZZY_MIN_LEN]
+    alphabet = sorted({ch for k in keys for ch in k}) + list("的了车间仓库门坏电线") + [SEP]
+    rng = random.Random(20261130)
+    found = 0
+    for _ in range(300):
+        parts = []
+        for _ in range(rng.randint(1, 3)):
+            key = list(rng.choice(keys))
+            for _ in range(rng.choice((0, 1, 1, 2))):  # exact, one wrong character (most often), or two
+                key[rng.randrange(len(key))] = rng.choice(alphabet)
+            parts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) + "".join(key))
+        text = "".join(parts)
+        got = registry._find_fuzzy(text)
+        mine = None if got is None else (got[2].enterprise.name, got[2].score, got[2].matched, got[3])
+        assert mine == _fuzzy_by_every_window(registry, text), text
+        found += got is not None
+    assert found > 200  # the texts do name enterprises, most of the time
