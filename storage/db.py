@@ -73,9 +73,10 @@ class IdlePing:
         rested_from = record.info.get(_RESTED_FROM)
         if rested_from is None or time.monotonic() - rested_from <= self.after:
             return  # new (just connected), or back in use within moments
+        driver_error: type[Any] = self._dialect.loaded_dbapi.Error
         try:
             alive = self._dialect.do_ping(dbapi_connection)
-        except Exception as error:
+        except driver_error as error:
             if not self._dialect.is_disconnect(error, dbapi_connection, None):
                 raise
             alive = False
