@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.media.photos import hamming
 from storage.models import Case, Media
+from storage.prepared import Prepared
 
 OPEN_STATUSES = ("submitted", "accepted", "verifying", "rectifying", "rectified")
 LOOKBACK = timedelta(days=90)
@@ -39,8 +40,46 @@ class Hazard(Protocol):
     def longitude(self) -> float | None: ...
 
 
-# Read as plain rows, not cases: there may be hundreds of candidates, and a mapped Case is many times the cost.
+class Candidate(NamedTuple):
+    """An open case compared with the new one: its row, read as columns only (there may be hundreds of candidates, and
+    a mapped Case is many times the cost)."""
+
+    id: int
+    reference: str
+    enterprise: str | None
+    text: str
+    triage: dict[str, Any] | None
+    latitude: float | None
+    longitude: float | None
+
+
 _COMPARED = (Case.id, Case.reference, Case.enterprise, Case.text, Case.triage, Case.latitude, Case.longitude)
+# Open cases submitted before this one, within the lookback, not themselves repeats.
+_RECENT = (
+    Case.id < bindparam("case_id"),
+    or_(*(Case.status == status for status in OPEN_STATUSES)),
+    Case.duplicate_of_id.is_(None),
+    Case.submitted_at >= bindparam("since"),
+)
+
+
+def _candidates(where: Any) -> Prepared:
+    return Prepared(select(*_COMPARED).where(*_RECENT, where).order_by(Case.id).limit(CANDIDATES))
+
+
+# The candidates come from up to three prepared statements, one for each way a case can be near this one. The first
+# CANDIDATES of their union by id are the first CANDIDATES of each one's, merged.
+_SAME_ENTERPRISE = _candidates(Case.enterprise == bindparam("enterprise"))
+_NEARBY = _candidates(
+    and_(
+        Case.latitude.between(bindparam("south"), bindparam("north")),
+        Case.longitude.between(bindparam("west"), bindparam("east")),
+    )
+)
+_BY_ID = _candidates(Case.id == bindparam("other_id"))
+_RECENT_PHOTOS = Prepared(
+    select(Media.case_id, Media.phash).join(Case, Case.id == Media.case_id).where(*_RECENT, Media.phash.is_not(None))
+)
 
 
 def find_original(session: Session, case: Case, mine: list[str]) -> tuple[tuple[int, str], str] | None:
@@ -50,47 +89,41 @@ def find_original(session: Session, case: Case, mine: list[str]) -> tuple[tuple[
     Candidates are narrowed in SQL (same enterprise, or nearby, or sharing a photo hash), so a large backlog of open
     cases costs an index lookup, not a scan.
     """
-    recent = (
-        Case.id < case.id,
-        Case.status.in_(OPEN_STATUSES),
-        Case.duplicate_of_id.is_(None),
-        Case.submitted_at >= case.submitted_at - LOOKBACK,
-    )
-    by_photo = _photo_matches(session, mine, recent)
-    clauses = []
+    recent = {"case_id": case.id, "since": case.submitted_at - LOOKBACK}
+    hashes = _recent_photos(session, recent) if mine else {}  # photos match only photos
+    found: dict[int, Candidate] = {}
     if case.enterprise:
-        clauses.append(Case.enterprise == case.enterprise)
+        found.update(_read(session, _SAME_ENTERPRISE, {**recent, "enterprise": case.enterprise}))
     if case.latitude is not None and case.longitude is not None:
-        clauses.append(
-            and_(
-                Case.latitude.between(case.latitude - NEAR_DEGREES, case.latitude + NEAR_DEGREES),
-                Case.longitude.between(case.longitude - NEAR_DEGREES, case.longitude + NEAR_DEGREES),
-            )
-        )
-    if by_photo:
-        clauses.append(Case.id.in_(by_photo))
-    if not clauses:
-        return None
-    stmt = select(*_COMPARED).where(*recent, or_(*clauses)).order_by(Case.id).limit(CANDIDATES)
-    candidates = session.execute(stmt).all()
-    hashes = _phashes(session, [c.id for c in candidates]) if mine else {}  # photos match only photos
-    for other in candidates:
-        reason = _same_hazard(case, other, mine, hashes.get(other.id, []))
+        box = {
+            "south": case.latitude - NEAR_DEGREES,
+            "north": case.latitude + NEAR_DEGREES,
+            "west": case.longitude - NEAR_DEGREES,
+            "east": case.longitude + NEAR_DEGREES,
+        }
+        found.update(_read(session, _NEARBY, {**recent, **box}))
+    for other_id, theirs in sorted(hashes.items()):
+        if other_id not in found and any(hamming(ph, m) <= SAME_PHOTO_BITS for ph in theirs for m in mine):
+            found.update(_read(session, _BY_ID, {**recent, "other_id": other_id}))
+    for other_id in sorted(found)[:CANDIDATES]:
+        other = found[other_id]
+        reason = _same_hazard(case, other, mine, hashes.get(other_id, []))
         if reason:
             return (other.id, other.reference), reason
     return None
 
 
-def _photo_matches(session: Session, mine: list[str], recent: tuple[Any, ...]) -> list[int]:
-    """Open cases with a photo within SAME_PHOTO_BITS of one of ours (hashes compared here: SQL has no popcount)."""
-    if not mine:
-        return []
-    rows = session.execute(
-        select(Media.case_id, Media.phash).join(Case, Case.id == Media.case_id).where(*recent, Media.phash.is_not(None))
-    )
-    return sorted(
-        {cid for cid, ph in rows if cid is not None and ph and any(hamming(ph, m) <= SAME_PHOTO_BITS for m in mine)}
-    )
+def _read(session: Session, statement: Prepared, params: dict[str, Any]) -> dict[int, Candidate]:
+    return {row[0]: Candidate(*row) for row in statement.rows(session, params)}
+
+
+def _recent_photos(session: Session, recent: dict[str, Any]) -> dict[int, list[str]]:
+    """The perceptual hashes of the recent open cases' photos, by case (compared here: SQL has no popcount)."""
+    found: dict[int, list[str]] = {}
+    for case_id, phash in _RECENT_PHOTOS.rows(session, recent):
+        if case_id is not None and phash:
+            found.setdefault(case_id, []).append(phash)
+    return found
 
 
 def _same_hazard(case: Hazard, other: Hazard, mine: list[str], theirs: list[str]) -> str | None:
@@ -112,17 +145,6 @@ def _same_hazard(case: Hazard, other: Hazard, mine: list[str], theirs: list[str]
 def _top(case: Hazard) -> set[str]:
     categories = (case.triage or {}).get("categories", [])
     return {c["id"] for c in categories[:2]}
-
-
-def _phashes(session: Session, case_ids: list[int]) -> dict[int, list[str]]:
-    rows = session.execute(
-        select(Media.case_id, Media.phash).where(Media.case_id.in_(case_ids), Media.phash.is_not(None))
-    )
-    found: dict[int, list[str]] = {}
-    for case_id, phash in rows:
-        if case_id is not None and phash:
-            found.setdefault(case_id, []).append(phash)
-    return found
 
 
 def text_similarity(a: str, b: str) -> float:

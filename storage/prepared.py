@@ -33,7 +33,8 @@ class _Compiled:
     names: tuple[str, ...]  # bind parameter names, in the order a positional driver wants them
     fixed: dict[str, Any]  # values the statement carries itself (literals in WHERE clauses)
     binds: tuple[Processor, ...]
-    results: tuple[Processor, ...]
+    columns: tuple[Any, ...]  # the result columns' types, as the dialect implements them
+    dialect: Dialect
     error: type[Exception]
 
 
@@ -44,18 +45,28 @@ class Prepared:
     def __init__(self, statement: ClauseElement | Callable[[str], ClauseElement]) -> None:
         self._build = statement if callable(statement) else (lambda _name: statement)
         self._compiled: dict[str, _Compiled] = {}
+        self._results: dict[str, tuple[Processor, ...]] = {}
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The result rows as tuples, in the statement's column order, each value as the column's type reads it."""
         compiled, cursor = self._execute(session, params)
         try:
             found = cursor.fetchall()
+            results = self._results.get(compiled.dialect.name) or self._result_processors(compiled, cursor)
         finally:
             cursor.close()
-        results = compiled.results
         if not any(results):
             return [tuple(row) for row in found]
         return [tuple(p(v) if p else v for p, v in zip(results, row, strict=True)) for row in found]
+
+    def _result_processors(self, compiled: _Compiled, cursor: Any) -> tuple[Processor, ...]:
+        """Made on the first run, from the types the driver reports (psycopg's numeric columns need them)."""
+        types = [column[1] for column in cursor.description or ()]
+        made = tuple(
+            impl.result_processor(compiled.dialect, code) for impl, code in zip(compiled.columns, types, strict=True)
+        )
+        self._results[compiled.dialect.name] = made
+        return made
 
     def first(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         found = self.rows(session, params)
@@ -107,7 +118,8 @@ class Prepared:
             names=names,
             fixed={n: binds[n].effective_value for n in names if not binds[n].required},
             binds=tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names),
-            results=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
+            columns=tuple(c.type.dialect_impl(dialect) for c in columns),
+            dialect=dialect,
             error=dialect.loaded_dbapi.Error,
         )
         self._compiled[dialect.name] = made

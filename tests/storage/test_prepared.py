@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, exc, insert, select, update
+from sqlalchemy import Float, bindparam, exc, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.wechat import messages as msg
 from storage.db import transaction
-from storage.models import InboundMessage, Reporter
+from storage.models import Case, InboundMessage, Reporter
 from storage.prepared import Prepared
 from tests.support.harness import Harness
 
@@ -19,6 +20,11 @@ _REPORTER = select(Reporter.id, Reporter.digest, Reporter.subscribed, Reporter.l
 _MESSAGE = select(InboundMessage.payload, InboundMessage.platform_time, InboundMessage.reply).where(
     InboundMessage.id == bindparam("id")
 )
+
+
+def submit(harness: Harness, text: str) -> None:
+    harness.say(msg.text("oWorker-prepared", text))
+    harness.say(msg.text("oWorker-prepared", "提交"))
 
 
 def _reporter(session: Session, digest: str, at: datetime | None) -> int:
@@ -36,6 +42,19 @@ def test_rows_read_as_sqlalchemy_reads_them(harness: Harness) -> None:
         assert expected[2] is True and expected[3] == at and expected[3].tzinfo is not None
         assert prepared.first(session, {"digest": "nobody"}) is None
         assert prepared.rows(session, {"digest": "nobody"}) == []
+
+
+def test_numbers_read_as_sqlalchemy_reads_them(harness: Harness) -> None:
+    """A float column and an integer cast to float: psycopg's numeric columns need the type the driver reports."""
+    location = select(Case.latitude, Case.longitude, func.cast(Case.id, Float)).where(Case.id == bindparam("id"))
+    prepared = Prepared(location)
+    submit(harness, "车间里配电箱门坏了，电线都露在外面")
+    with transaction(harness.services.sessions) as session:
+        case_id = session.scalars(select(Case.id)).one()
+        session.execute(update(Case).where(Case.id == case_id).values(latitude=29.866131, longitude=118.4389))
+        expected = tuple(session.execute(location, {"id": case_id}).one())
+        assert prepared.first(session, {"id": case_id}) == expected == (29.866131, 118.4389, float(case_id))
+        assert all(type(value) is float for value in expected)
 
 
 def test_writes_apply_the_column_types(harness: Harness) -> None:
