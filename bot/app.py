@@ -35,8 +35,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.after_request
     def _count(response: Response) -> Response:
         if request.path == "/wechat" and request.method == "POST":
-            metrics.requests.labels(str(response.status_code)).inc()
-            metrics.latency.observe(time.perf_counter() - g.started)
+            metrics.answered(response.status_code, time.perf_counter() - g.started)
         return response
 
     @app.get("/healthz")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import redis
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -34,6 +35,15 @@ class WebMetrics:
             buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=registry,
         )
+        self._answers: dict[int, Any] = {}
+
+    def answered(self, status: int, seconds: float) -> None:
+        """One webhook request answered with `status` after `seconds`."""
+        counter = self._answers.get(status)
+        if counter is None:  # a label lookup costs more than the increment: one child per status, kept
+            counter = self._answers[status] = self.requests.labels(str(status))
+        counter.inc()
+        self.latency.observe(seconds)
 
 
 class StateCollector(Collector):

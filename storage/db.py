@@ -155,9 +155,9 @@ class SQLiteWriteLock:
     def _file(self) -> int | None:
         if self._path is None:
             return None
-        if self._fd is None or self._pid != os.getpid():
+        if self._fd is None or self._pid != _process.pid:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
+            self._pid = _process.pid
         return self._fd
 
     def _acquire(self, fd: int) -> bool:
@@ -174,6 +174,18 @@ class SQLiteWriteLock:
                 pause = min(pause * 2, 0.0005)
 
 
+class _Process:
+    """This process's id, kept up to date across forks (asking the kernel on every transaction costs more)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self.pid = os.getpid()
+
+
+_process = _Process()
 _sqlite_write_locks: WeakKeyDictionary[Engine, SQLiteWriteLock] = WeakKeyDictionary()
 
 

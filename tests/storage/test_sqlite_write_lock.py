@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -107,3 +108,21 @@ WRITER = textwrap.dedent(
         session.add(Reporter(digest="d2", sealed_openid=b"x"))
     """
 )
+
+
+def test_a_forked_child_takes_turns_with_its_parent(tmp_path: Path) -> None:
+    """The child opens the lock file again: a descriptor inherited from the parent would share the parent's lock."""
+    lock = SQLiteWriteLock(tmp_path / "whistle.db")
+    with lock.held():
+        pass  # the parent has opened its file
+    with lock.held():
+        pid = os.fork()
+        if pid == 0:  # the child: the parent holds the lock, so this must wait out the (short) timeout
+            child = SQLiteWriteLock(tmp_path / "whistle.db", timeout=0.3)
+            child._fd, child._pid = lock._fd, lock._pid  # what it inherited
+            started = time.monotonic()
+            with child.held():
+                waited = time.monotonic() - started
+            os._exit(0 if waited >= 0.25 else 1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
