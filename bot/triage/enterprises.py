@@ -267,8 +267,10 @@ class EnterpriseRegistry:
                     if start < 0 or start + length > n:
                         continue
                     window = text[start : start + length]
+                    if SEP in window:
+                        continue
                     wrong = [i for i in range(length) if window[i] != key[i]]
-                    if len(wrong) > 1 or SEP in window:
+                    if len(wrong) > 1:
                         continue
                     order = (-self._keys[key][1], -length, start, wrong[0] if wrong else 0, rank)
                     if best is None or order < best[0]:

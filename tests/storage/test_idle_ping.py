@@ -4,6 +4,9 @@ no failed transaction; a connection back in use within moments costs no round tr
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,6 +18,16 @@ URL = os.environ.get("WHISTLE_TEST_DATABASE_URL", "")
 pytestmark = pytest.mark.skipif(not URL.startswith("postgresql"), reason="needs WHISTLE_TEST_DATABASE_URL")
 
 
+@contextmanager
+def pooled(**options: Any) -> Iterator[Engine]:
+    """An engine of its own with a pool of one connection, disposed of afterwards."""
+    engine = make_engine(URL, pool_size=1, **options)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def backend_pid(engine: Engine) -> int:
     with engine.begin() as conn:
         return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
@@ -22,32 +35,22 @@ def backend_pid(engine: Engine) -> int:
 
 def terminate(pid: int) -> None:
     """What a server restart does to a pooled connection: its backend goes away under it."""
-    admin = make_engine(URL, pool_size=1)
-    try:
-        with admin.begin() as conn:
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
-    finally:
-        admin.dispose()
+    with pooled() as admin, admin.begin() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
 
 
 def test_a_connection_that_rested_is_tested_and_replaced_when_its_server_dropped_it() -> None:
-    engine = make_engine(URL, pool_size=1, idle_ping_after=0.0)
-    try:
+    with pooled(idle_ping_after=0.0) as engine:
         first = backend_pid(engine)
         terminate(first)
         assert backend_pid(engine) != first  # no error: the test on checkout found it dead, the pool reconnected
-    finally:
-        engine.dispose()
 
 
 def test_a_connection_back_in_use_within_moments_is_not_tested() -> None:
-    engine = make_engine(URL, pool_size=1, idle_ping_after=3600.0)
-    try:
+    with pooled(idle_ping_after=3600.0) as engine:
         first = backend_pid(engine)
         terminate(first)
         with pytest.raises(OperationalError) as failed:  # not tested: the transaction meets the dead connection
             backend_pid(engine)
         assert failed.value.connection_invalidated
         assert backend_pid(engine) != first  # and the pool replaced it
-    finally:
-        engine.dispose()
