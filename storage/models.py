@@ -92,7 +92,7 @@ class InboundMessage(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"))  # indexed first in reporter_received
     kind: Mapped[str] = mapped_column(String(32))
     platform_time: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

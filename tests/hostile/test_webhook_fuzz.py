@@ -129,6 +129,7 @@ DTDS = [
     "",
     '<?xml version="1.0" encoding="utf-8"?>',
     '<?xml version="1.0" encoding="gbk"?>',
+    '<?xml version="1.0" encoding="utf-1"?>',
     '<!DOCTYPE xml [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>',
     '<!DOCTYPE xml SYSTEM "http://127.0.0.1:9/evil.dtd">',
     '<!DOCTYPE xml [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
@@ -180,6 +181,18 @@ def test_entity_expansion_inside_a_signed_message_is_refused(harness):
     assert response.status_code == 400
     assert time.perf_counter() - started < 2
     assert inbound_rows(harness) == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-1", "x-no-such-codec", "gbk", "utf-32"])
+def test_a_declared_encoding_that_cannot_be_read_is_400(harness, encoding):
+    # An unknown name made the parser's codec lookup fail with LookupError, which no handler expected: a 500.
+    body = f'<?xml version="1.0" encoding="{encoding}"?><xml><FromUserName>{SENDER}</FromUserName>'
+    body += "<MsgType>text</MsgType><Content>配电箱</Content></xml>"
+    with ErrorCollector() as errors:
+        response = post_raw(harness, body.encode())
+    assert response.status_code == 400
+    assert inbound_rows(harness) == 0
+    assert not errors.records, errors.describe()
 
 
 def test_a_body_over_the_limit_with_a_lying_content_length_is_413(harness):
