@@ -15,7 +15,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, bindparam, create_engine, event, exc, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.prepared import Prepared, bind_connection
@@ -36,6 +36,8 @@ def make_engine(url: str, *, idle_ping_after: float = IDLE_PING_AFTER, **kwargs:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         file = Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
         _sqlite_write_locks[engine] = SQLiteWriteLock(file)
+        _sqlite_shelves[engine] = shelf = ConnectionShelf(engine)
+        event.listen(engine, "engine_disposed", lambda _engine: shelf.close_all())
         return engine
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
@@ -174,6 +176,46 @@ class SQLiteWriteLock:
                 pause = min(pause * 2, 0.0005)
 
 
+class ConnectionShelf:
+    """SQLite connections kept open between transactions, for the next one to take.
+
+    Checking a connection out of the pool and back in cost as much as the rest of a message's transaction around its
+    statements (events, reset-on-return, the pool's queue). A SQLite connection has no server that could drop it
+    while it rests, so `transaction` keeps up to `size` of them here instead: a transaction takes one (or checks one
+    out if none rests) and gives it back when it ended cleanly; one that saw an error goes back to the pool, which
+    rolls it back (and drops it if it was invalidated). Forked
+    children start with an empty shelf (the parent's connections are not theirs), and disposing of the engine closes
+    what rests here. PostgreSQL connections always go back to the pool, where `IdlePing` tests them after a rest.
+    """
+
+    def __init__(self, engine: Engine, size: int = 8) -> None:
+        self._engine = engine
+        self._size = size
+        self._resting: list[Connection] = []
+        self._pid = _process.pid
+
+    def take(self) -> Connection:
+        if self._pid != _process.pid:
+            self._resting, self._pid = [], _process.pid
+        try:
+            return self._resting.pop()  # atomic: threads never get the same one
+        except IndexError:
+            return self._engine.connect()
+
+    def give_back(self, connection: Connection) -> None:
+        if self._pid == _process.pid and len(self._resting) < self._size and not connection.in_transaction():
+            self._resting.append(connection)
+        else:
+            connection.close()
+
+    def close_all(self) -> None:
+        """Close what rests here (the engine was disposed of: its pool no longer takes them back)."""
+        resting, self._resting = self._resting, []
+        for connection in resting:
+            connection.invalidate()  # closes the driver's connection
+            connection.close()
+
+
 class _Process:
     """This process's id, kept up to date across forks (asking the kernel on every transaction costs more)."""
 
@@ -187,6 +229,7 @@ class _Process:
 
 _process = _Process()
 _sqlite_write_locks: WeakKeyDictionary[Engine, SQLiteWriteLock] = WeakKeyDictionary()
+_sqlite_shelves: WeakKeyDictionary[Engine, ConnectionShelf] = WeakKeyDictionary()
 
 
 @contextmanager
@@ -196,20 +239,36 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     On SQLite, writers queue on `SQLiteWriteLock` first (threads and processes alike).
     """
     engine = factory.kw["bind"]
-    lock = _sqlite_write_locks.get(engine) if isinstance(engine, Engine) else None
+    if not isinstance(engine, Engine) or engine not in _sqlite_shelves:
+        with engine.connect() as connection:
+            yield from _unit_of_work(factory, connection, None)
+        return
+    # SQLite: a resting connection, given back only if the unit of work ended cleanly (see `ConnectionShelf`)
+    shelf = _sqlite_shelves[engine]
+    connection = shelf.take()
+    try:
+        yield from _unit_of_work(factory, connection, _sqlite_write_locks[engine])
+    except BaseException:
+        connection.close()
+        raise
+    shelf.give_back(connection)
+
+
+def _unit_of_work(
+    factory: sessionmaker[Session], connection: Connection, lock: SQLiteWriteLock | None
+) -> Iterator[Session]:
     # The connection's own transaction, with the session joined to it (half the cost of a session that begins and
     # commits on its own: this runs for every inbound message). ORM changes are flushed, then the connection commits.
-    # Only the transaction itself holds the write lock: checking the connection out of the pool, making the session,
-    # closing both and returning the connection happen outside it, so other writers do not wait for them.
-    with engine.connect() as connection:
-        session = factory(bind=connection)
-        bind_connection(session, connection)
-        try:
-            with lock.held() if lock is not None else nullcontext(), connection.begin():
-                yield session
-                session.flush()
-        finally:
-            session.close()
+    # Only the transaction itself holds the write lock: getting the connection, making the session, closing both
+    # and returning the connection happen outside it, so other writers do not wait for them.
+    session = factory(bind=connection)
+    bind_connection(session, connection)
+    try:
+        with lock.held() if lock is not None else nullcontext(), connection.begin():
+            yield session
+            session.flush()
+    finally:
+        session.close()
 
 
 @contextmanager
