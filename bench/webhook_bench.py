@@ -1,7 +1,8 @@
 """Webhook acknowledgement throughput and latency, against a bare Flask endpoint under the same server, same run.
 
 Both apps run under gunicorn with the settings `whistle web` uses (4 threads a process, gthread; 1 process on
-SQLite, 2 on PostgreSQL). The load is
+SQLite, 2 on PostgreSQL); whistle also logs as `whistle web` does (`bench/whistle_web.py`: a JSON line per message,
+to the server's log file). The load is
 signed text messages from many workers (each one a database write: message row, draft, reply), posted by client
 threads over keep-alive connections. Both servers run side by side; each round loads the bare one, then whistle,
 so that a slow spell of this shared machine hits both (ratios are taken per round; the median is reported). Each
@@ -164,7 +165,7 @@ def main() -> None:
     try:
         for name, target, chdir in (
             ("bare", "bare_flask:app", ROOT / "bench"),
-            ("whistle", "bot.app:create_app()", ROOT),
+            ("whistle", "bench.whistle_web:app", ROOT),
         ):
             servers[name] = start_server(target, env, chdir, workers, args.threads)
             load(servers[name][1], prepare(200, "warm"), args.clients)

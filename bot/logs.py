@@ -26,6 +26,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: int = logging.INFO) -> None:
+    # A line is written for every message the webhook accepts. The record's caller, thread and process are never
+    # printed, so they are not looked up (the logging HOWTO's "Optimization" section names these switches).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
