@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect
 
 from storage.db import MIGRATIONS, make_engine, migrate
 from storage.models import Base
-from tests.support.servers import xdist_index
-
-
-def empty_database(tmp: Path) -> str:
-    """A database of its own: SQLite in `tmp`, or a fresh schema (not the one the other tests of this worker use)."""
-    external = os.environ.get("WHISTLE_TEST_DATABASE_URL")
-    if not external:
-        return f"sqlite:///{tmp / 'migrations.db'}"
-    schema = f"whistle_migrations_{xdist_index()}"
-    engine = create_engine(external)
-    with engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{external}{'&' if '?' in external else '?'}options=-csearch_path%3D{schema}"
+from tests.support.harness import database_url_for_tests
 
 
 def differences(engine: Engine) -> list[object]:
@@ -48,7 +33,7 @@ def alembic(engine: Engine, verb: str, revision: str) -> None:
 
 
 def test_the_migrated_schema_is_the_models_schema(tmp_path: Path) -> None:
-    engine = make_engine(empty_database(tmp_path))
+    engine = make_engine(database_url_for_tests(tmp_path, "whistle_migrations"))  # not the shared schema
     try:
         migrate(engine)
         assert differences(engine) == []

@@ -32,12 +32,13 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 IDENTITY_KEY = base64.b64encode(b"k" * 32).decode()
 
 
-def database_url_for_tests(tmp: Path) -> str:
-    """SQLite in a temporary folder, or WHISTLE_TEST_DATABASE_URL with one schema per xdist worker."""
+def database_url_for_tests(tmp: Path, name: str = "whistle_test") -> str:
+    """An empty database: SQLite in a temporary folder, or WHISTLE_TEST_DATABASE_URL with a fresh schema `name`
+    for each xdist worker."""
     external = os.environ.get("WHISTLE_TEST_DATABASE_URL")
     if not external:
-        return f"sqlite:///{tmp / 'whistle.db'}"
-    schema = f"whistle_test_{xdist_index()}"
+        return f"sqlite:///{tmp / f'{name}.db'}"
+    schema = f"{name}_{xdist_index()}"
     engine = create_engine(external)
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
