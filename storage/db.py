@@ -35,8 +35,8 @@ def make_engine(url: str, *, idle_ping_after: float = IDLE_PING_AFTER, **kwargs:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         file = Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
-        _sqlite_write_locks[engine] = SQLiteWriteLock(file)
-        _sqlite_shelves[engine] = shelf = ConnectionShelf(engine)
+        shelf = ConnectionShelf(engine)
+        _sqlite_engines[engine] = (SQLiteWriteLock(file), shelf)
         event.listen(engine, "engine_disposed", lambda _engine: shelf.close_all())
         return engine
     kwargs.setdefault("pool_size", 5)
@@ -183,9 +183,9 @@ class ConnectionShelf:
     statements (events, reset-on-return, the pool's queue). A SQLite connection has no server that could drop it
     while it rests, so `transaction` keeps up to `size` of them here instead: a transaction takes one (or checks one
     out if none rests) and gives it back when it ended cleanly; one that saw an error goes back to the pool, which
-    rolls it back (and drops it if it was invalidated). Forked
-    children start with an empty shelf (the parent's connections are not theirs), and disposing of the engine closes
-    what rests here. PostgreSQL connections always go back to the pool, where `IdlePing` tests them after a rest.
+    rolls it back (and drops it if it was invalidated). Forked children start with an empty shelf (the parent's
+    connections are not theirs), and disposing of the engine closes what rests here. PostgreSQL connections always
+    go back to the pool, where `IdlePing` tests them after a rest.
     """
 
     def __init__(self, engine: Engine, size: int = 8) -> None:
@@ -228,8 +228,7 @@ class _Process:
 
 
 _process = _Process()
-_sqlite_write_locks: WeakKeyDictionary[Engine, SQLiteWriteLock] = WeakKeyDictionary()
-_sqlite_shelves: WeakKeyDictionary[Engine, ConnectionShelf] = WeakKeyDictionary()
+_sqlite_engines: WeakKeyDictionary[Engine, tuple[SQLiteWriteLock, ConnectionShelf]] = WeakKeyDictionary()
 
 
 @contextmanager
@@ -239,15 +238,16 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     On SQLite, writers queue on `SQLiteWriteLock` first (threads and processes alike).
     """
     engine = factory.kw["bind"]
-    if not isinstance(engine, Engine) or engine not in _sqlite_shelves:
+    sqlite = _sqlite_engines.get(engine) if isinstance(engine, Engine) else None
+    if sqlite is None:
         with engine.connect() as connection:
             yield from _unit_of_work(factory, connection, None)
         return
     # SQLite: a resting connection, given back only if the unit of work ended cleanly (see `ConnectionShelf`)
-    shelf = _sqlite_shelves[engine]
+    lock, shelf = sqlite
     connection = shelf.take()
     try:
-        yield from _unit_of_work(factory, connection, _sqlite_write_locks[engine])
+        yield from _unit_of_work(factory, connection, lock)
     except BaseException:
         connection.close()
         raise
