@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.drafts import add_item, close_draft, open_draft, start_draft
+from storage.drafts import _OPEN_QUERY, add_item, close_draft, open_draft, start_draft
 from storage.inbound import Received, claim_inbound, settle_inbound
 from storage.models import Draft, InboundMessage, Reporter
 from storage.reporters import reporter_for, touch_inbound
@@ -83,3 +83,20 @@ def test_a_draft_counts_its_items_and_a_second_start_joins_the_open_one(harness:
         stored = session.get(Draft, draft.id)
         assert stored is not None and (stored.status, stored.items, stored.contents) == ("cancelled", 3, 2)
         assert stored.closed_at == later and stored.case_id is None
+
+
+def test_the_open_draft_lookup_binds_only_the_reporter(harness: Harness) -> None:
+    """SQLite prepares a statement again on every run when a bound value could decide whether a partial index
+    applies; this lookup runs for every message, so the open state is part of its SQL and the plan is made once."""
+    with transaction(harness.services.sessions) as session:
+        connection = session.connection()
+        compiled = _OPEN_QUERY.compile(dialect=connection.dialect)
+        assert list(compiled.params) == ["reporter_id"]
+        if connection.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled.string}", (1,)).all()
+            assert "uq_drafts_one_open" in str(plan)
+        reporter = reporter_for(session, harness.services.vault, "oOpenLookup")
+        draft, _ = start_draft(session, reporter.id, harness.clock(), timedelta(minutes=10), content=True)
+        assert open_draft(session, reporter.id) == draft
+        close_draft(session, draft.id, "cancelled", harness.clock())
+        assert open_draft(session, reporter.id) is None
