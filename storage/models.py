@@ -25,11 +25,32 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Integer on SQLite (so the primary key is the rowid and autoincrements), BIGINT elsewhere.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class _SQLiteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME in its own text format (`2026-11-30 08:05:00.000000`, UTC, no zone), written and read by
+    `datetime`'s ISO functions: %-formatting seven fields took twice as long, and parsing then setting the zone five
+    times as long, and every message binds and reads several. Only `UTCDateTime` uses it: it is given UTC datetimes
+    and leaves out their zone (`+00:00`) as SQLAlchemy's format does; what it reads is UTC."""
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ", "microseconds")[:26]
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value + "+00:00")
+
+        return process
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -38,16 +59,19 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return _SQLiteDateTime() if dialect.name == "sqlite" else self.impl_instance
+
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
