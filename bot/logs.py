@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # made once: `json.dumps` with options makes one a call
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,7 +23,7 @@ class JsonFormatter(logging.Formatter):
         data.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        return _ENCODER.encode(data)
 
 
 def setup_logging(level: int = logging.INFO) -> None:

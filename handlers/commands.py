@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 
 class Command(Enum):
@@ -38,8 +39,10 @@ class Parsed:
     reason: str = ""
 
 
+@lru_cache(maxsize=64)
 def normalize(text: str) -> str:
-    """NFKC folds full-width letters, digits and punctuation; whitespace runs become one space."""
+    """NFKC folds full-width letters, digits and punctuation; whitespace runs become one space. A text message is
+    read twice (is it a bind, is it a command), and NFKC of Chinese text with full-width punctuation is slow."""
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
