@@ -64,7 +64,9 @@ def receive() -> Response:
     started = time.perf_counter()
     services = _services()
     settings = services.settings
-    args = request.args
+    # A plain dict: werkzeug's MultiDict raises (and builds) a 400 error for each missing key `get` asks for, and a
+    # plaintext message lacks two (encrypt_type, msg_signature).
+    args = request.args.to_dict()
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     encrypted = args.get("encrypt_type", "raw").lower() == "aes"
     try:
