@@ -183,7 +183,7 @@ def main() -> None:
     )
     for r, result in enumerate(rounds, 1):
         line = "   ".join(f"{name} {rps:6.0f} req/s" for name, (rps, _) in result.items())
-        print(f"  round {r}: {line}   ratio {result['whistle'][0] / result['bare'][0]:.2f}")
+        print(f"  round {r}: {line}   ratio {result['whistle'][0] / result['bare'][0]:.3f}")
     latencies = {name: [x for result in rounds for x in result[name][1]] for name in servers}
     medians = {name: statistics.median(result[name][0] for result in rounds) for name in servers}
     for name, lat in latencies.items():
@@ -193,7 +193,7 @@ def main() -> None:
     ratio = statistics.median(result["whistle"][0] / result["bare"][0] for result in rounds)
     b_lat, w_lat = latencies["bare"], latencies["whistle"]
     print(
-        f"  ratio whistle/bare: throughput {ratio:.2f} (median of rounds)   "
+        f"  ratio whistle/bare: throughput {ratio:.3f} (median of rounds)   "
         f"p50 x{pct(w_lat, 50) / pct(b_lat, 50):.1f}   p99 x{pct(w_lat, 99) / pct(b_lat, 99):.1f}"
     )
     print(
