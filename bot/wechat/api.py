@@ -28,7 +28,7 @@ import redis
 import requests
 
 from bot.wechat.errors import ErrorKind, MediaTooLarge, WeChatAPIError, WeChatError, WeChatUnavailable
-from bot.wechat.token import IssuedToken, SharedToken
+from bot.wechat.token import LOCAL_TRUST_SECONDS, IssuedToken, SharedToken
 
 __all__ = [
     "MAX_IMAGE_UPLOAD_BYTES",
@@ -102,6 +102,7 @@ class WeChatAPI:
         timeout: float = 5.0,
         key_prefix: str = "whistle",
         session: requests.Session | None = None,
+        token_local_trust: float = LOCAL_TRUST_SECONDS,
     ) -> None:
         self.app_id = app_id
         self._app_secret = app_secret
@@ -116,6 +117,7 @@ class WeChatAPI:
             key_prefix=key_prefix,
             fetch=self._fetch_token,
             lock_timeout=max(10.0, 2 * timeout + 2),
+            local_trust=token_local_trust,
         )
 
     def __repr__(self) -> str:

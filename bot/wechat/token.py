@@ -27,6 +27,10 @@ PLATFORM_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 EXPIRY_MARGIN = 300
 #: After Redis fails, use the process-local token for this many seconds before trying Redis again.
 REDIS_RETRY_AFTER = 10.0
+#: A token this process read from Redis (or stored there) is used this long without asking Redis again. Safe: a
+#: refresh by another process leaves it working for the platform's 5-minute grace, and a token the platform rejects
+#: is forgotten at once (`invalidate`). Each send saves a Redis round trip.
+LOCAL_TRUST_SECONDS = 30.0
 
 # Delete the key only if it still holds the token the caller found invalid: if another process has already
 # stored a fresh one, deleting it would cost a needless fetch (and invalidate that fresh token for everyone).
@@ -60,10 +64,19 @@ class _LocalToken:
         self._lock = threading.Lock()
         self._value: str | None = None
         self._expires_at = 0.0
+        self._learned_at = float("-inf")  # when it last came from (or went to) Redis
 
     def remember(self, value: str, seconds: float) -> None:
         with self._lock:
-            self._value, self._expires_at = value, time.monotonic() + seconds
+            now = time.monotonic()
+            self._value, self._expires_at, self._learned_at = value, now + seconds, now
+
+    def recent(self, trust: float) -> str | None:
+        """The token, if it is valid and this process learned it from Redis less than `trust` seconds ago."""
+        value, now = self._value, time.monotonic()
+        if value is not None and now < self._expires_at and now - self._learned_at < trust:
+            return value
+        return None
 
     def forget(self, value: str) -> None:
         with self._lock:
@@ -91,10 +104,12 @@ class SharedToken:
         key_prefix: str,
         fetch: Callable[[], IssuedToken],
         lock_timeout: float = 10.0,
+        local_trust: float = LOCAL_TRUST_SECONDS,
     ) -> None:
         self._redis = conn
         self._fetch = fetch
         self._lock_timeout = lock_timeout
+        self._local_trust = local_trust
         self.key = f"{key_prefix}:wechat:token:{app_id}"
         self.lock_key = f"{key_prefix}:wechat:token-lock:{app_id}"
         self._counter_prefix = f"{key_prefix}:wechat:token-fetches:{app_id}"
@@ -104,6 +119,9 @@ class SharedToken:
 
     def get(self) -> str:
         """The current token, fetching one only if no process holds a valid one."""
+        recent = self._local.recent(self._local_trust)
+        if recent is not None:
+            return recent
         if not self._redis_suspended():
             try:
                 token = self._read() or self._refresh_locked()

@@ -81,6 +81,37 @@ def test_a_token_refreshed_by_another_process_is_reused_not_refetched(fake: Fake
     assert set(tokens_used(fake, "custom_send")) == {stale, fake.current_token}
 
 
+def test_a_token_learned_from_redis_is_used_for_a_while_without_asking_again(
+    fake: FakeWeChatAPI, make_api: MakeAPI
+) -> None:
+    """Within its trust window a process sends with the token it last read, even after another process replaced it
+    (the platform's grace keeps the old one working); after the window it reads the new one."""
+    trusting, quick, web = make_api(token_local_trust=60.0), make_api(token_local_trust=0.3), make_api()
+    trusting.send_text("o1", "a")
+    quick.send_text("o1", "b")
+    old = fake.current_token
+    fake.inject("custom_send", errcode=40001)
+    web.send_text("o1", "c")  # rejected once: the web process refreshes the shared token
+    new = fake.current_token
+    assert new != old and fake.token_fetches == 2
+    trusting.send_text("o1", "d")
+    time.sleep(0.4)
+    quick.send_text("o1", "e")
+    assert tokens_used(fake, "custom_send")[-2:] == [old, new]
+    assert [m.text for m in fake.sent_messages("o1")] == ["a", "b", "c", "d", "e"]
+    assert fake.token_fetches == 2
+
+
+def test_a_rejected_token_is_not_trusted_again(fake: FakeWeChatAPI, make_api: MakeAPI) -> None:
+    api = make_api(token_local_trust=60.0)
+    api.send_text("o1", "a")
+    fake.expire_tokens()
+    api.send_text("o1", "b")
+    api.send_text("o1", "c")
+    assert [c.errcode for c in fake.calls_to("custom_send")] == [0, 42001, 0, 0]
+    assert fake.token_fetches == 2
+
+
 def test_a_child_process_shares_the_token(fake: FakeWeChatAPI, api: WeChatAPI, redis_url: str) -> None:
     api.send_text("o1", "from the parent")
     script = textwrap.dedent(f"""
