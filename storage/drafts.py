@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, literal_column, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_new
@@ -29,10 +29,10 @@ class DraftRecord:
 
 
 _COLUMNS = (Draft.id, Draft.reporter_id, Draft.status, Draft.expires_at, Draft.items, Draft.contents)
-# 'open' is written into the SQL, not bound. A bound value that could decide whether a partial index applies (the
-# one-open-draft index's condition is status = 'open') makes SQLite prepare the statement again on every run, which
-# costs several times the lookup; with the literal, PostgreSQL's generic plans can use that index too.
-IS_OPEN = Draft.status == literal_column("'open'")
+# The one-open-draft index's own condition, as SQL text: 'open' is written into the statement, not bound. A bound
+# value that could decide whether a partial index applies makes SQLite prepare the statement again on every run,
+# which costs several times the lookup; with the literal, PostgreSQL's generic plans can use that index too.
+IS_OPEN = text(OPEN)
 # Built once: every message of a draft looks it up.
 _OPEN_QUERY = select(*_COLUMNS).where(Draft.reporter_id == bindparam("reporter_id"), IS_OPEN)
 _OPEN = Prepared(_OPEN_QUERY)
