@@ -76,7 +76,12 @@ def web(host: str, port: int, workers: int, threads: int) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--sweep-interval", default=30.0, show_default=True, help="Seconds between sweeps (0 = no sweeper).")
+@click.option(
+    "--sweep-interval",
+    default=30.0,
+    show_default=True,
+    help="Seconds between sweeps (0 = none; due drafts are still closed every second).",
+)
 def worker(burst: bool, sweep_interval: float) -> None:
     """The RQ worker with its scheduler, and the sweeper that re-enqueues what Redis missed."""
     from bot.worker import work

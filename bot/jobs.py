@@ -72,16 +72,13 @@ def deliver_message(outbox_id: int) -> str:
 
 
 def close_draft(draft_id: int) -> str:
-    """Submit a draft whose window has passed; look again later if the reporter extended it meanwhile."""
+    """Submit a draft whose window has passed (asked for by `bot.sweeper.close_due_drafts`); nothing if the reporter
+    has extended it meanwhile."""
     services = current_services()
     jobs: list[JobRequest] = []
     now = services.clock()
     with transaction(services.sessions) as session:
-        done, push, later = report.close_expired(
-            session, services.report_rules, services.vault.code_digest, draft_id, now
-        )
-        if later is not None:
-            jobs.append(JobRequest("close_draft", draft_id, at=later))
+        done, push = report.close_expired(session, services.report_rules, services.vault.code_digest, draft_id, now)
         if done is not None:
             jobs.append(JobRequest("triage_case", done.case.id))
         if push is not None:
@@ -97,7 +94,7 @@ def close_draft(draft_id: int) -> str:
             if queued is not None:
                 jobs.append(JobRequest("deliver_message", queued))
     services.queue.submit(jobs)
-    outcome = "submitted" if done else "rescheduled" if later else "dropped" if push else "nothing to do"
+    outcome = "submitted" if done else "dropped" if push else "nothing to do"
     log.info("draft closed", extra={"draft_id": draft_id, "outcome": outcome})
     return outcome
 

@@ -23,7 +23,7 @@ from bot import jobs
 from bot.config import Settings
 from bot.queue import QUEUES
 from bot.services import Services, build_services, resolve_redis_url
-from bot.sweeper import SweeperThread
+from bot.sweeper import SweeperThread, close_due_drafts
 
 log = logging.getLogger(__name__)
 SCHEDULER_INTERVAL = 1.0
@@ -34,10 +34,11 @@ def work(settings: Settings, *, burst: bool, sweep_interval: float) -> bool:
     scheduler = None if burst else start_scheduler(resolve_redis_url(settings))
     services = build_services(settings, role="worker")
     jobs.use_services(services)
-    if not burst:
-        warm_up(services)
     sweeper = None
-    if sweep_interval > 0 and not burst:
+    if burst:
+        close_due_drafts(services)  # no thread beside a burst: the drafts due now are closed in this run
+    else:
+        warm_up(services)
         sweeper = SweeperThread(services, sweep_interval)
         sweeper.start()
     worker = SimpleWorker(list(services.queue.queues.values()), connection=services.redis, serializer=JSONSerializer)

@@ -5,7 +5,8 @@ States (drawn in report.md beside this file):
     idle --photo/text/voice/video/file/location--> drafting
     drafting --more of the same (window extended)--> drafting
     drafting --"提交" or the menu--> idle        (case created, reference + query code replied)
-    drafting --window passes without a message--> idle (case created by the close_draft job, pushed)
+    drafting --window passes without a message--> idle (case created by the close_draft job, pushed; the workers
+                                                        ask for that job once the window has passed)
     drafting --"取消"--> idle                     (draft dropped)
     drafting --message after the window passed--> drafting (old draft submitted first, a new one begun)
 
@@ -102,8 +103,6 @@ def add_to_draft(conv: Conversation, inbound: Inbound, message: Received, draft:
         draft, started = draft_store.start_draft(
             conv.session, conv.reporter.id, conv.now, conv.rules.draft_window, content=content
         )
-        if started:
-            outcome.then(JobRequest("close_draft", draft.id, at=draft.expires_at))
     else:
         draft, started = draft_store.add_item(conv.session, draft, expires, content=content), False
     message.draft_id = draft.id
@@ -182,20 +181,19 @@ def pending_hint(conv: Conversation) -> str | None:
 
 def close_expired(
     session: Session, rules: ReportRules, code_digest: Callable[[str], str], draft_id: int, now: datetime
-) -> tuple[Submission | None, str | None, datetime | None]:
-    """The close_draft job: submit the draft if its window has passed.
+) -> tuple[Submission | None, str | None]:
+    """The close_draft job: submit the draft if its window has passed (else nothing: a reporter who wrote again
+    meanwhile has moved its end, and the draft is asked for again then).
 
-    Returns (submission, message to push, or a later time to look again when the window was extended).
+    Returns (submission, message to push).
     """
     draft = draft_store.draft_by_id(session, draft_id, for_update=True)
-    if draft is None or draft.status != "open":
-        return None, None, None
-    if draft.expires_at > now:
-        return None, None, draft.expires_at
+    if draft is None or draft.status != "open" or draft.expires_at > now:
+        return None, None
     done = _submit_draft(session, rules, code_digest, draft, now, via="timeout")
     if done is None:
-        return None, texts.LOCATION_ONLY_DROPPED, None
-    return done, _submitted_text(done, auto=True), None
+        return None, texts.LOCATION_ONLY_DROPPED
+    return done, _submitted_text(done, auto=True)
 
 
 def query(conv: Conversation, parsed: Parsed) -> Outcome:

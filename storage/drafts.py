@@ -100,6 +100,7 @@ def close_draft(session: Session, draft_id: int, status: str, now: datetime, cas
     _CLOSE.run(session, values)
 
 
-def expired_open_drafts(session: Session, now: datetime, limit: int = 500) -> list[int]:
-    stmt = select(Draft.id).where(IS_OPEN, Draft.expires_at <= now).limit(limit)
-    return list(session.scalars(stmt))
+def expired_open_drafts(session: Session, now: datetime, limit: int = 500) -> list[tuple[int, datetime]]:
+    """Open drafts whose window has passed: (id, when it passed), the longest-waiting first."""
+    stmt = select(Draft.id, Draft.expires_at).where(IS_OPEN, Draft.expires_at <= now)
+    return [(row.id, row.expires_at) for row in session.execute(stmt.order_by(Draft.expires_at).limit(limit))]

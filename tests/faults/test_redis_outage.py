@@ -7,7 +7,7 @@ import io
 import re
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image, ImageDraw
@@ -17,7 +17,7 @@ from bot.services import sync_staff_from_settings
 from bot.sweeper import sweep
 from bot.wechat import messages as msg
 from storage.models import Case, CaseEvent, InboundMessage, Media, OutboxMessage
-from tests.faults.support import SECTIONS, open_windows, wait_until
+from tests.faults.support import SECTIONS, open_windows, service_env, wait_until, whistle, write_config
 from tests.support.harness import Harness, make_settings, wipe_database
 
 pytestmark = pytest.mark.slow
@@ -125,3 +125,34 @@ def test_tips_arriving_while_redis_is_down_are_all_processed_once_after_it_retur
         rows = list(s.scalars(select(OutboxMessage)))
     sent = fake_wechat.sent_messages()
     assert Counter(m.body for m in rows if m.kind == "text") == Counter(m.text for m in sent if m.msgtype == "text")
+
+
+def test_a_draft_whose_window_ends_while_redis_is_down_is_closed_once_it_returns(
+    outage_harness, own_redis, fake_wechat, spawn, tmp_path
+):
+    """A real `whistle worker` with no sweeps: the job that closes a draft is asked for only once the window has
+    passed, so Redis being down then (and restarting empty) delays the close by about a second, and loses nothing."""
+    harness = outage_harness
+    open_windows(harness)
+    s = harness.settings
+    config = write_config(tmp_path, database_url=s.database_url, redis_url=s.redis_url, api=fake_wechat.base_url)
+    worker = spawn("worker", whistle("worker", "--sweep-interval", "0"), service_env(config))
+    wait_until(lambda: "triage rules loaded" in worker.tail(), 30, lambda: f"the worker to start\n{worker.tail()}")
+    own_redis.stop()
+    # The worker's clock is the wall clock: a draft begun a window ago less 2 s ends 2 s from now.
+    harness.clock.now = datetime.now(UTC) - timedelta(seconds=s.draft_window_seconds - 2)
+    assert harness.say(msg.text(REPORTERS[0], "宏达机械冲床的光电保护被拆了"))
+    time.sleep(3)  # the window passes; the worker cannot ask for the job
+    assert count(harness, Case) == 0
+    own_redis.start()
+
+    pushed = wait_until(
+        lambda: [m for m in fake_wechat.sent_messages() if m.openid == REPORTERS[0]],
+        30,
+        lambda: f"the automatic submission's push\n{worker.tail()}",
+    )
+    assert "已自动提交" in pushed[0].text and worker.alive
+    wait_until(lambda: count(harness, Case, Case.triage_status == "done") == 1, 30, "the case's triage")
+    time.sleep(2)  # a few more polls: nothing closed twice
+    assert count(harness, Case) == 1
+    assert len([m for m in fake_wechat.sent_messages() if m.openid == REPORTERS[0]]) == 1

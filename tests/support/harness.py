@@ -19,6 +19,7 @@ from bot import jobs
 from bot.app import create_app
 from bot.config import Settings, load_settings
 from bot.services import Services, build_services
+from bot.sweeper import close_due_drafts
 from bot.wechat import messages
 from bot.wechat.fake_api import FakeWeChatAPI
 from bot.wechat.protocol import AesCodec
@@ -125,10 +126,13 @@ class Harness:
         return messages.read_reply(response.data, self.codec)
 
     def run_jobs(self, *, advance: float = 0.0) -> int:
-        """Advance the clock, move due scheduled jobs to their queues, and run a real RQ worker until idle."""
+        """Advance the clock and run a real RQ worker until idle, doing before each run what a worker's companions do:
+        ask for the drafts whose window has passed (its sweeper thread) and move due scheduled jobs to their queues
+        (RQ's scheduler)."""
         self.clock.advance(advance)
         ran = 0
         for _ in range(10):
+            close_due_drafts(self.services)
             self._release_scheduled()
             worker = SimpleWorker(
                 list(self.services.queue.queues.values()),
