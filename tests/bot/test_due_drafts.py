@@ -3,6 +3,7 @@ for each due draft's close_draft job (every second, `close_due_drafts`), once pe
 
 from __future__ import annotations
 
+import logging
 import time
 
 from rq.job import Job
@@ -13,6 +14,7 @@ from bot.queue import INTAKE_QUEUE
 from bot.sweeper import SweeperThread, close_due_drafts, sweep
 from bot.wechat import messages as msg
 from handlers import texts
+from storage.db import make_engine, make_sessionmaker
 from storage.models import Case, Draft
 from tests.support.harness import Harness
 
@@ -28,6 +30,10 @@ def queued_jobs(harness: Harness) -> list[str]:
 
 def fetch(harness: Harness, job_id: str) -> Job:
     return Job.fetch(job_id, connection=harness.services.redis, serializer=JSONSerializer)
+
+
+def said(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "bot.sweeper"]
 
 
 def drafts(harness: Harness) -> list[tuple[str, int | None]]:
@@ -111,3 +117,29 @@ def test_the_thread_beside_a_worker_closes_drafts_with_no_sweeps(harness: Harnes
         thread.join(5)
     harness.run_jobs()
     assert [status for status, _ in drafts(harness)] == ["submitted"]
+
+
+def test_the_thread_says_once_that_the_database_fails_and_once_that_it_works_again(
+    harness: Harness, tmp_path, caplog
+) -> None:
+    """A database that cannot be opened (a real SQLite path in a folder that does not exist) fails every poll: the
+    log says so once, not every second, and says when it works again; then the due draft is closed."""
+    harness.say(msg.text(WORKER, "二车间配电箱门坏了"))
+    harness.clock.advance(harness.settings.draft_window_seconds + 1)
+    good = harness.services.sessions
+    harness.services.sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path}/missing/whistle.db"))
+    thread = SweeperThread(harness.services, interval=0, poll=0.01)
+    caplog.set_level(logging.INFO, logger="bot.sweeper")
+    thread.start()
+    try:
+        time.sleep(0.3)  # many polls
+        assert said(caplog) == ["closing due drafts failed; trying every second"]
+        harness.services.sessions = good
+        deadline = time.monotonic() + 5
+        while not queued_jobs(harness) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        thread.stop()
+        thread.join(5)
+    assert said(caplog) == ["closing due drafts failed; trying every second", "closing due drafts works again"]
+    assert [j.partition("-")[0] for j in queued_jobs(harness)] == ["close_draft"]
