@@ -68,7 +68,10 @@ def close_due_drafts(services: Services) -> int:
     """Ask for the close_draft job of each open draft whose window has passed; how many are now queued.
 
     Each window's end gets a job of its own (the round is the time it ends), so asking every second costs one
-    no-op enqueue per draft still waiting in the queue, and never closes a draft twice."""
+    no-op enqueue per draft still waiting in the queue, and never closes a draft twice. While Redis is known to be
+    down (the queue's breaker is open) it does nothing, so as not to log every second that nothing can be queued."""
+    if services.queue.breaker.open:
+        return 0
     with reading(services.sessions) as session:
         drafts = expired_open_drafts(session, services.clock())
     return services.queue.submit([_close_request(*draft) for draft in drafts]) if drafts else 0

@@ -143,3 +143,14 @@ def test_the_thread_says_once_that_the_database_fails_and_once_that_it_works_aga
         thread.join(5)
     assert said(caplog) == ["closing due drafts failed; trying every second", "closing due drafts works again"]
     assert [j.partition("-")[0] for j in queued_jobs(harness)] == ["close_draft"]
+
+
+def test_while_redis_is_known_to_be_down_the_poll_does_nothing_and_says_nothing(harness: Harness, caplog) -> None:
+    harness.say(msg.text(WORKER, "二车间配电箱门坏了"))
+    harness.clock.advance(harness.settings.draft_window_seconds + 1)
+    harness.services.queue.breaker.trip()  # as after a failed Redis call
+    caplog.set_level(logging.INFO)
+    assert close_due_drafts(harness.services) == 0
+    assert caplog.records == [] and queued_jobs(harness) == []
+    harness.services.queue.breaker.reset()  # its cool-down has passed
+    assert close_due_drafts(harness.services) == 1
