@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image, ImageDraw
+from rq import Worker
 from sqlalchemy import func, select
 
 from bot.services import sync_staff_from_settings
@@ -137,7 +138,12 @@ def test_a_draft_whose_window_ends_while_redis_is_down_is_closed_once_it_returns
     s = harness.settings
     config = write_config(tmp_path, database_url=s.database_url, redis_url=s.redis_url, api=fake_wechat.base_url)
     worker = spawn("worker", whistle("worker", "--sweep-interval", "0"), service_env(config))
-    wait_until(lambda: "triage rules loaded" in worker.tail(), 30, lambda: f"the worker to start\n{worker.tail()}")
+    # Stopped once the worker waits for jobs: a Redis error while RQ's worker registers itself at start ends it.
+    wait_until(
+        lambda: [w.get_state() for w in Worker.all(connection=harness.services.redis)] == ["idle"],
+        30,
+        lambda: f"the worker to wait for jobs\n{worker.tail()}",
+    )
     own_redis.stop()
     # The worker's clock is the wall clock: a draft begun a window ago less 2 s ends 2 s from now.
     harness.clock.now = datetime.now(UTC) - timedelta(seconds=s.draft_window_seconds - 2)
