@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rq import Worker
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -108,6 +109,9 @@ def test_the_service_rides_out_a_postgresql_restart(cluster, tmp_path, redis_url
     web = spawn("web", whistle("web", "--port", str(port)), env)
     wait_until(lambda: port_open(port), 40, lambda: f"the web process to listen\n{web.tail()}")
     worker = spawn("worker", whistle("worker", "--sweep-interval", "1"), env)
+    # Registered with RQ only once it has started (staff synced, rules loaded): one that PostgreSQL stops while it
+    # starts exits, to be restarted by its supervisor, which this test does not have.
+    wait_until(lambda: Worker.all(connection=redis_conn), 40, lambda: f"the worker to start\n{worker.tail()}")
 
     stream = TipStream(f"http://127.0.0.1:{port}/wechat").start()
     try:
