@@ -74,7 +74,7 @@ def close_due_drafts(services: Services) -> int:
         return 0
     with reading(services.sessions) as session:
         drafts = expired_open_drafts(session, services.clock())
-    return services.queue.submit([_close_request(*draft) for draft in drafts]) if drafts else 0
+    return services.queue.submit([_close_request(*draft) for draft in drafts])
 
 
 def _close_request(draft_id: int, expires_at: datetime) -> JobRequest:

@@ -16,6 +16,7 @@ from bot.wechat import messages as msg
 from handlers import texts
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Case, Draft
+from tests.faults.support import poll
 from tests.support.harness import Harness
 
 WORKER = "oDueDrafts"
@@ -108,9 +109,7 @@ def test_the_thread_beside_a_worker_closes_drafts_with_no_sweeps(harness: Harnes
         time.sleep(0.1)
         assert queued_jobs(harness) == []
         harness.clock.advance(harness.settings.draft_window_seconds + 1)
-        deadline = time.monotonic() + 5
-        while not queued_jobs(harness) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        poll(lambda: queued_jobs(harness), 5)
         assert [j.partition("-")[0] for j in queued_jobs(harness)] == ["close_draft"]
     finally:
         thread.stop()
@@ -135,9 +134,7 @@ def test_the_thread_says_once_that_the_database_fails_and_once_that_it_works_aga
         time.sleep(0.3)  # many polls
         assert said(caplog) == ["closing due drafts failed; trying every second"]
         harness.services.sessions = good
-        deadline = time.monotonic() + 5
-        while not queued_jobs(harness) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        poll(lambda: queued_jobs(harness), 5)
     finally:
         thread.stop()
         thread.join(5)
