@@ -59,6 +59,7 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.procstat import cpu_seconds, machine_busy  # noqa: E402
 from bot.queue import QUEUES  # noqa: E402
 from bot.wechat import messages  # noqa: E402
 from bot.wechat.fake_api import FakeWeChatAPI  # noqa: E402
@@ -149,32 +150,6 @@ def stop(procs: list[Proc]) -> None:
             with suppress(ProcessLookupError):
                 os.killpg(p.popen.pid, signal.SIGKILL)  # the group this bench started (gunicorn's workers too)
             p.popen.wait(5)
-
-
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU of a process and its live descendants (gunicorn's workers), from /proc."""
-    total, todo, seen = 0.0, [pid], set()
-    tick = os.sysconf("SC_CLK_TCK")
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) jiffies of all CPUs."""
-    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = parts[3] + parts[4]
-    return float(sum(parts) - idle), float(sum(parts))
 
 
 class CpuMeter:

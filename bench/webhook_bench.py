@@ -7,7 +7,9 @@ signed text messages from many workers (each one a database write: message row, 
 threads over keep-alive connections. Both servers run side by side; each round loads the bare one, then whistle,
 so that a slow spell of this shared machine hits both (ratios are taken per round; the median is reported). Each
 round writes as new senders, so that no sender reaches the per-user rate limit (which would make whistle's work
-cheaper). Prints requests/s, p50 and p99 latency for each, and the ratios.
+cheaper). Prints requests/s, p50 and p99 latency for each, and the ratios; then the CPU each server process tree used
+a request (from /proc), with a PostgreSQL server's on this machine counted with whistle's, and their ratio: the
+throughput ratio CPU alone would give, which moves less than requests/s on a shared machine.
 
     python bench/webhook_bench.py [--requests 3000] [--rounds 3] [--clients 8] [--redis-url redis://127.0.0.1:6379/5]
 """
@@ -25,11 +27,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.procstat import cpu_seconds, named_cpu_seconds  # noqa: E402
 from bot.wechat import messages  # noqa: E402
 
 TOKEN = "bench-token"
@@ -161,6 +164,14 @@ def main() -> None:
             "WHISTLE_CONFIG": str(ROOT / "config.toml"),
         }
     )
+    # A PostgreSQL server on this machine spends this machine's CPU on whistle's behalf: counted with whistle's.
+    local_postgres = args.database_url.startswith("postgresql") and (
+        urlsplit(args.database_url).hostname in ("127.0.0.1", "localhost", "::1")
+    )
+
+    def database_cpu() -> float:
+        return named_cpu_seconds("postgres") if local_postgres else 0.0
+
     servers = {}
     try:
         for name, target, chdir in (
@@ -170,9 +181,16 @@ def main() -> None:
             servers[name] = start_server(target, env, chdir, workers, args.threads)
             load(servers[name][1], prepare(200, "warm"), args.clients)
         rounds: list[dict[str, tuple[float, list[float]]]] = []
+        cpu: list[dict[str, tuple[float, float]]] = []  # per round: server and database CPU seconds per request
         for r in range(args.rounds):
             batches = {name: prepare(args.requests, f"r{r}") for name in servers}
-            rounds.append({name: load(port, batches[name], args.clients) for name, (_, port) in servers.items()})
+            rounds.append({})
+            cpu.append({})
+            for name, (proc, port) in servers.items():
+                before = cpu_seconds(proc.pid), database_cpu()
+                rounds[-1][name] = load(port, batches[name], args.clients)
+                after = cpu_seconds(proc.pid), database_cpu()
+                cpu[-1][name] = ((after[0] - before[0]) / args.requests, (after[1] - before[1]) / args.requests)
     finally:
         for proc, _ in servers.values():
             proc.terminate()
@@ -196,6 +214,14 @@ def main() -> None:
         f"  ratio whistle/bare: throughput {ratio:.3f} (median of rounds)   "
         f"p50 x{pct(w_lat, 50) / pct(b_lat, 50):.1f}   p99 x{pct(w_lat, 99) / pct(b_lat, 99):.1f}"
     )
+    # CPU a request: less at the mercy of this shared machine's scheduling than requests a second. The ratio is the
+    # throughput ratio the two would have if CPU alone set it (each server with the machine to itself).
+    us = {name: statistics.median(c[name][0] for c in cpu) * 1e6 for name in servers}
+    db = {name: statistics.median(c[name][1] for c in cpu) * 1e6 for name in servers}
+    parts = [f"{name} {us[name]:5.0f} us" + (f" + database {db[name]:.0f} us" if db[name] else "") for name in us]
+    line = "   ".join(parts)
+    cpu_ratio = (us["bare"] + db["bare"]) / (us["whistle"] + db["whistle"])
+    print(f"  CPU a request (median of rounds): {line}   ratio as throughput (bare / whistle) {cpu_ratio:.3f}")
     print(
         f"  targets: throughput ratio >= 0.40: {'met' if ratio >= 0.40 else 'NOT met'}; whistle p99 < 50 ms: "
         f"{'met' if pct(w_lat, 99) < 50 else 'NOT met'}"
