@@ -15,7 +15,8 @@ For each N (--workers, default 1,2), from the same starting state (database and 
   baseline    K no-op jobs (os.getpid, JSON serializer) spread over the worker queues: the RQ ceiling, jobs/s
   throughput  M tips from --clients client threads as fast as they go: tips/s from the first post to the last card
   latency     an open-loop offered load (--rate tips/s for --duration s): p50/p95/p99/max, webhook to card
-It also prints what each job kind cost (RQ's enqueued/started/ended times) and the CPU each process used.
+It also prints what each job kind cost (RQ's enqueued/started/ended times) and the CPU each process used (a
+PostgreSQL server on this machine included).
 
     python bench/e2e_bench.py [--workers 1,2] [--tips 300] [--rate 50] [--duration 10]
     python bench/e2e_bench.py --redis-url redis://127.0.0.1:6379/7 \\
@@ -59,7 +60,7 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.procstat import cpu_seconds, machine_busy  # noqa: E402
+from bench.procstat import cpu_seconds, is_local_postgres, machine_busy, named_cpu_seconds  # noqa: E402
 from bot.queue import QUEUES  # noqa: E402
 from bot.wechat import messages  # noqa: E402
 from bot.wechat.fake_api import FakeWeChatAPI  # noqa: E402
@@ -153,21 +154,27 @@ def stop(procs: list[Proc]) -> None:
 
 
 class CpuMeter:
-    """CPU seconds each named process used between start() and stop()."""
+    """CPU seconds each named process used between start() and stop(); `programs` are counted by program name (all
+    the processes of a database server on this machine)."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], programs: dict[str, str] | None = None) -> None:
         self.pids = pids
+        self.programs = programs or {}
         self.used: dict[str, float] = {}
         self.busy = 0.0
 
+    def _now(self) -> dict[str, float]:
+        used = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return used | {name: named_cpu_seconds(program) for name, program in self.programs.items()}
+
     def start(self) -> None:
         self._t0 = time.monotonic()
-        self._before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._before = self._now()
         self._self0 = time.process_time()
         self._m0 = machine_busy()
 
     def stop(self) -> None:
-        self.used = {name: cpu_seconds(pid) - self._before[name] for name, pid in self.pids.items()}
+        self.used = {name: seconds - self._before[name] for name, seconds in self._now().items()}
         self.used["bench (client, fake API)"] = time.process_time() - self._self0
         busy, total = machine_busy()
         self.busy = (busy - self._m0[0]) / max(1.0, total - self._m0[1])
@@ -525,11 +532,11 @@ class Result:
 
 
 @contextmanager
-def measured(phase: Phase, redis: Any, pids: dict[str, int], cards: Cards) -> Iterator[None]:
+def measured(phase: Phase, redis: Any, pids: dict[str, int], cards: Cards, programs: dict[str, str]) -> Iterator[None]:
     before = finished_ids(redis)
     cards.poll()
     pushed = Counter(cards.pushed)
-    phase.cpu = CpuMeter(pids)
+    phase.cpu = CpuMeter(pids, programs)
     phase.cpu.start()
     yield
     phase.cpu.stop()
@@ -566,6 +573,7 @@ def run_one(n: int, args: argparse.Namespace, ctx: dict[str, Any]) -> Result:
         pids.update({f"rq worker {i}": p.popen.pid for i, p in enumerate(procs[1:], 1)})
         if ctx["redis_pid"]:
             pids["redis (embedded)"] = ctx["redis_pid"]
+        programs = {"postgres (this machine)": "postgres"} if is_local_postgres(database_url) else {}
 
         ceiling = rq_ceiling(redis, args.baseline_jobs, f"n{n}")
 
@@ -577,7 +585,7 @@ def run_one(n: int, args: argparse.Namespace, ctx: dict[str, Any]) -> Result:
             raise RuntimeError(f"prefill tips did not all come through, e.g. {bad}\n{procs[1].tail()}")
 
         throughput = Phase(maker.make(f"n{n}-tput", args.tips))
-        with measured(throughput, redis, pids, cards):
+        with measured(throughput, redis, pids, cards, programs):
             started = time.time()
             closed_loop(client, throughput.tips, args.clients)
             cards.wait(throughput.tips)
@@ -585,7 +593,7 @@ def run_one(n: int, args: argparse.Namespace, ctx: dict[str, Any]) -> Result:
         throughput.wall = (max(ends) if ends else time.time()) - started
 
         latency = Phase(maker.make(f"n{n}-lat", int(args.rate * args.duration)))
-        with measured(latency, redis, pids, cards):
+        with measured(latency, redis, pids, cards, programs):
             started = time.time()
             latency.lateness = open_loop(client, latency.tips, args.rate)
             cards.wait(latency.tips)

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
+
+
+def is_local_postgres(database_url: str) -> bool:
+    """A PostgreSQL server on this machine: it spends this machine's CPU on the service's behalf."""
+    local = ("127.0.0.1", "localhost", "::1")
+    return database_url.startswith("postgresql") and urlsplit(database_url).hostname in local
 
 
 def cpu_seconds(pid: int) -> float:

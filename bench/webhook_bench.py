@@ -27,12 +27,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.procstat import cpu_seconds, named_cpu_seconds  # noqa: E402
+from bench.procstat import cpu_seconds, is_local_postgres, named_cpu_seconds  # noqa: E402
 from bot.wechat import messages  # noqa: E402
 
 TOKEN = "bench-token"
@@ -165,9 +165,7 @@ def main() -> None:
         }
     )
     # A PostgreSQL server on this machine spends this machine's CPU on whistle's behalf: counted with whistle's.
-    local_postgres = args.database_url.startswith("postgresql") and (
-        urlsplit(args.database_url).hostname in ("127.0.0.1", "localhost", "::1")
-    )
+    local_postgres = is_local_postgres(args.database_url)
 
     def database_cpu() -> float:
         return named_cpu_seconds("postgres") if local_postgres else 0.0
