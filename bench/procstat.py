@@ -16,15 +16,13 @@ def is_local_postgres(database_url: str) -> bool:
 def cpu_seconds(pid: int) -> float:
     """user + system CPU of a process and its live descendants (gunicorn's workers), from /proc."""
     total, todo, seen = 0.0, [pid], set()
-    tick = os.sysconf("SC_CLK_TCK")
     while todo:
         p = todo.pop()
         if p in seen:
             continue
         seen.add(p)
         try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += _stat_seconds(Path(f"/proc/{p}"))
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError, IndexError):
@@ -34,19 +32,22 @@ def cpu_seconds(pid: int) -> float:
 
 def named_cpu_seconds(name: str) -> float:
     """user + system CPU of every process of this machine named `name` (a local database server: "postgres")."""
-    tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if (entry / "comm").read_text().strip() != name:
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            if (entry / "comm").read_text().strip() == name:
+                total += _stat_seconds(entry)
         except (OSError, ValueError, IndexError):
             continue
     return total
+
+
+def _stat_seconds(process: Path) -> float:
+    """user + system CPU of one process, given its /proc directory (after the command name, which may hold spaces)."""
+    fields = (process / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy() -> tuple[float, float]:

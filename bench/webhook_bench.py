@@ -9,7 +9,7 @@ so that a slow spell of this shared machine hits both (ratios are taken per roun
 round writes as new senders, so that no sender reaches the per-user rate limit (which would make whistle's work
 cheaper). Prints requests/s, p50 and p99 latency for each, and the ratios; then the CPU each server process tree used
 a request (from /proc), with a PostgreSQL server's on this machine counted with whistle's, and their ratio: the
-throughput ratio CPU alone would give, which moves less than requests/s on a shared machine.
+throughput ratio CPU alone would give, a second view of the same comparison (it moves between runs too).
 
     python bench/webhook_bench.py [--requests 3000] [--rounds 3] [--clients 8] [--redis-url redis://127.0.0.1:6379/5]
 """
@@ -212,8 +212,8 @@ def main() -> None:
         f"  ratio whistle/bare: throughput {ratio:.3f} (median of rounds)   "
         f"p50 x{pct(w_lat, 50) / pct(b_lat, 50):.1f}   p99 x{pct(w_lat, 99) / pct(b_lat, 99):.1f}"
     )
-    # CPU a request: less at the mercy of this shared machine's scheduling than requests a second. The ratio is the
-    # throughput ratio the two would have if CPU alone set it (each server with the machine to itself).
+    # CPU a request: what a request costs, whatever the shared machine's scheduling did to requests a second. The
+    # ratio is the throughput ratio the two would have if CPU alone set it (each server with the machine to itself).
     us = {name: statistics.median(c[name][0] for c in cpu) * 1e6 for name in servers}
     db = {name: statistics.median(c[name][1] for c in cpu) * 1e6 for name in servers}
     parts = [f"{name} {us[name]:5.0f} us" + (f" + database {db[name]:.0f} us" if db[name] else "") for name in us]
