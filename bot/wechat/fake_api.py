@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from bot.wechat.keepalive_server import KeepAliveWSGIServer
 
 logger = logging.getLogger(__name__)
 
@@ -216,16 +217,6 @@ def ok(**extra: Any) -> _Reply:
     return _Reply(payload={"errcode": 0, "errmsg": "ok", **extra})
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Request logs would print every URL, secrets included; tests do not need them. Keep-alive, as the platform
-    does: a client that opened a connection per call would pay for it here and nowhere else."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
 class FakeWeChatAPI:
     """The fake platform. Use as a context manager, or ``start()``/``stop()``."""
 
@@ -252,7 +243,7 @@ class FakeWeChatAPI:
         self._quiet = quiet
         self._cond = threading.Condition(threading.RLock())
         self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
+        self._server: KeepAliveWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._clear()
 
@@ -270,10 +261,9 @@ class FakeWeChatAPI:
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def start(self) -> FakeWeChatAPI:
-        handler = _QuietHandler if self._quiet else None
-        server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=handler)
-        # Keep-alive connections park a handler thread; do not make stop() wait for clients to hang up.
-        server.block_on_close = False  # type: ignore[attr-defined]
+        # Keep-alive, as the platform does: a client that opened a connection per call would pay for it here and
+        # nowhere else (werkzeug's development server closes every connection).
+        server = KeepAliveWSGIServer(self.host, self.port, self._wsgi, log_requests=not self._quiet)
         self._server, self.port = server, server.server_port
         self._stopping.clear()
         # A short poll interval makes stop() quick: shutdown() waits for the serving loop's next poll.
@@ -287,6 +277,7 @@ class FakeWeChatAPI:
         self._stopping.set()  # wakes injected delays
         if self._server is not None:
             self._server.shutdown()
+            self._server.close_connections()  # a stopped platform answers nobody, kept-alive clients included
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
