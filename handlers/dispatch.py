@@ -45,8 +45,15 @@ def handle(conv: report.Conversation, inbound: Inbound, message: Received) -> Ou
         return Outcome(texts.UNSUPPORTED)
     # One look at the open draft, locked as it is about to change. While one is open the message joins it:
     # answers to the service and to "是哪家企业？" are only taken when no draft is open.
-    draft = open_draft(conv.session, conv.reporter.id, for_update=True)
-    if draft is None and inbound.kind in ("text", "image") and awaits_reply(conv.session, conv.reporter.id, conv.now):
+    # A reporter created by this very message has neither a draft nor a case: nothing to look up.
+    new = conv.reporter.new
+    draft = None if new else open_draft(conv.session, conv.reporter.id, for_update=True)
+    if (
+        draft is None
+        and not new
+        and inbound.kind in ("text", "image")
+        and awaits_reply(conv.session, conv.reporter.id, conv.now)
+    ):
         followed = followup.reply_to_service(conv, inbound, message)
         if followed is not None:
             return followed

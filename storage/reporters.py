@@ -23,6 +23,7 @@ class ReporterRef:
     id: int
     digest: str
     last_inbound_at: datetime | None = None
+    new: bool = False  # created by this transaction: no draft, case or message of theirs exists yet
 
 
 # Every inbound message looks its sender up (the hot path: prepared statements).
@@ -48,20 +49,27 @@ def reporter_for(session: Session, vault: IdentityVault, openid: str) -> Reporte
     digest = vault.digest(openid)
     found = _BY_DIGEST.first(session, {"digest": digest})
     if found is None:
-        values = {
-            "digest": digest,
-            "sealed_openid": vault.seal(openid),
-            "subscribed": True,
-            "created_at": utcnow(),
-            "last_inbound_at": None,
-            "unsubscribed_at": None,
-        }
-        created = insert_new(session, Reporter, values, unique=("digest",))
-        if created is not None:
-            return ReporterRef(created, digest)
-        found = _BY_DIGEST.first(session, {"digest": digest})
-        if found is None:
-            raise LookupError("a reporter that a concurrent first contact created is not there")
+        return add_reporter(session, vault, openid, digest)
+    return ReporterRef(found[0], digest, found[1])
+
+
+def add_reporter(session: Session, vault: IdentityVault, openid: str, digest: str) -> ReporterRef:
+    """Create the reporter that a look-up by `digest` (the openid's) just did not find. A concurrent first contact
+    may have created it since: then that row is the one."""
+    values = {
+        "digest": digest,
+        "sealed_openid": vault.seal(openid),
+        "subscribed": True,
+        "created_at": utcnow(),
+        "last_inbound_at": None,
+        "unsubscribed_at": None,
+    }
+    created = insert_new(session, Reporter, values, unique=("digest",))
+    if created is not None:
+        return ReporterRef(created, digest, new=True)
+    found = _BY_DIGEST.first(session, {"digest": digest})
+    if found is None:
+        raise LookupError("a reporter that a concurrent first contact created is not there")
     return ReporterRef(found[0], digest, found[1])
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import bindparam, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from storage.identity import IdentityVault
 from storage.models import InboundMessage, Inspector, OutboxMessage, Reporter
 from storage.prepared import Prepared
-from storage.reporters import ReporterRef, reporter_for
+from storage.reporters import ReporterRef, add_reporter
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,10 @@ class Sender:
 _STAFF_ID = (
     select(Inspector.id).where(Inspector.digest == bindparam("digest"), Inspector.active.is_(True)).scalar_subquery()
 )
-_KNOWN = Prepared(
+# One row whether or not the reporter exists (a one-row FROM, the reporter outer-joined to it): a first contact
+# learns in the same round trip that it must create the reporter, and whether the person is staff.
+_ONE = select(literal(1).label("one")).subquery("one")
+_SENDER = Prepared(
     select(
         Reporter.id,
         Reporter.last_inbound_at,
@@ -35,19 +38,18 @@ _KNOWN = Prepared(
         .scalar_subquery(),
         _STAFF_ID,
         exists().where(OutboxMessage.reporter_id == Reporter.id, OutboxMessage.status == "held"),
-    ).where(Reporter.digest == bindparam("digest"))
+    ).select_from(_ONE.outerjoin(Reporter, Reporter.digest == bindparam("digest")))
 )
-_NEW = Prepared(select(_STAFF_ID))
 
 
 def identify_sender(session: Session, vault: IdentityVault, openid: str, since: datetime) -> Sender:
     """The sender's reporter row (created on first contact) with their recent messages, staff row and held
-    messages. A known sender costs one statement: this runs for every message."""
+    messages: one statement, and one more (the INSERT) on first contact. This runs for every message."""
     digest = vault.digest(openid)
-    found = _KNOWN.first(session, {"digest": digest, "since": since})
-    if found is not None:
-        reporter_id, last_inbound_at, recent, inspector_id, has_held = found
-        return Sender(ReporterRef(reporter_id, digest, last_inbound_at), int(recent or 0), inspector_id, bool(has_held))
-    reporter = reporter_for(session, vault, openid)
-    staff = _NEW.first(session, {"digest": digest})
-    return Sender(reporter, 0, staff[0] if staff else None, False)
+    found = _SENDER.first(session, {"digest": digest, "since": since})
+    if found is None:  # cannot happen (the FROM has one row); say so rather than create a duplicate reporter
+        raise LookupError("the sender query returned no row")
+    reporter_id, last_inbound_at, recent, inspector_id, has_held = found
+    if reporter_id is None:
+        return Sender(add_reporter(session, vault, openid, digest), 0, inspector_id, False)
+    return Sender(ReporterRef(reporter_id, digest, last_inbound_at), int(recent or 0), inspector_id, bool(has_held))

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from storage.db import transaction
 from storage.drafts import _OPEN_QUERY, add_item, close_draft, open_draft, start_draft
 from storage.inbound import Received, claim_inbound, settle_inbound
-from storage.models import Draft, InboundMessage, Reporter
-from storage.reporters import reporter_for, touch_inbound
+from storage.models import Draft, InboundMessage, Inspector, Reporter
+from storage.reporters import ReporterRef, reporter_for, touch_inbound
+from storage.senders import identify_sender
 from tests.support.harness import Harness
 
 
@@ -100,3 +101,29 @@ def test_the_open_draft_lookup_binds_only_the_reporter(harness: Harness) -> None
         assert open_draft(session, reporter.id) == draft
         close_draft(session, draft.id, "cancelled", harness.clock())
         assert open_draft(session, reporter.id) is None
+
+
+def test_the_sender_lookup_creates_a_first_contact_once_and_knows_staff_before_they_write(harness: Harness) -> None:
+    vault, now = harness.services.vault, harness.clock()
+    since = now - timedelta(minutes=1)
+    with transaction(harness.services.sessions) as session:
+        staff = Inspector(digest=vault.digest("oStaffFirst"), sealed_openid=vault.seal("oStaffFirst"), section_id="x")
+        session.add(staff)
+        session.flush()
+        staff_id = staff.id
+    with transaction(harness.services.sessions) as session:
+        first = identify_sender(session, vault, "oStaffFirst", since)
+        assert first.reporter.new and first.inspector_id == staff_id
+        assert (first.recent, first.has_held, first.reporter.last_inbound_at) == (0, False, None)
+        stranger = identify_sender(session, vault, "oStranger", since)
+        assert stranger.reporter.new and stranger.inspector_id is None
+    claim(harness, "k-staff-1", first.reporter.id)
+    claim(harness, "k-staff-2", first.reporter.id)
+    with transaction(harness.services.sessions) as session:
+        again = identify_sender(session, vault, "oStaffFirst", since)
+        assert again.reporter == ReporterRef(first.reporter.id, first.reporter.digest)  # found, not new
+        assert (again.recent, again.inspector_id) == (2, staff_id)
+        assert identify_sender(session, vault, "oStaffFirst", now + timedelta(minutes=2)).recent == 0
+    with harness.services.sessions() as session:
+        digests = session.scalars(select(Reporter.digest).where(Reporter.digest == first.reporter.digest)).all()
+        assert len(digests) == 1
