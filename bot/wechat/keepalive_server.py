@@ -43,6 +43,7 @@ class KeepAliveWSGIServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     """One thread a connection; threads are daemons and ``server_close`` does not wait for them."""
 
     allow_reuse_address = True
+    request_queue_size = 128  # the listen backlog (socketserver's default of 5 drops bursts of new connections)
     daemon_threads = True
     block_on_close = False
 
