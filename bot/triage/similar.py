@@ -17,6 +17,7 @@ Files are small (a few thousand examples): the index is an inverted list per n-g
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -92,11 +93,14 @@ class SimilarityIndex:
             if example.clause is not None and example.category is not None:
                 known = self.clause_categories.get(example.clause, frozenset())
                 self.clause_categories[example.clause] = known | {example.category}
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        postings: dict[str, tuple[list[int], list[float]]] = {}
         for index, counts in enumerate(grams):
-            vector = self._vector(counts)
-            for gram, weight in vector.items():
-                self._postings.setdefault(gram, []).append((index, weight))
+            for gram, weight in self._vector(counts).items():
+                ids, weights = postings.setdefault(gram, ([], []))
+                ids.append(index)
+                weights.append(weight)
+        # Per n-gram, the examples holding it and their weights as two tuples: the scoring loop zips them.
+        self._postings = {gram: (tuple(ids), tuple(weights)) for gram, (ids, weights) in postings.items()}
 
     def _vector(self, counts: dict[str, int]) -> dict[str, float]:
         idf = self._idf
@@ -105,13 +109,34 @@ class SimilarityIndex:
         return {g: w / norm for g, w in vector.items()} if norm else {}
 
     def neighbours(self, text: str, k: int | None = None) -> list[Neighbour]:
-        """The ``k`` most similar examples, most similar first."""
+        """The ``k`` most similar examples, most similar first; of equally similar ones, the one the tip's n-grams
+        (in their order) reach first.
+
+        Scores add up in a list indexed by example, and the best come from ``heapq.nlargest`` over the bare floats:
+        about twice as fast as a dict of scores sorted whole, with every score added up in the same order (so the
+        same to the last bit). A float names its example only when no other score equals it; when two of the best
+        are equal, `_by_first_touch` ranks them as a dict of scores in first-touch order would.
+        """
         k = self.settings.k if k is None else k
         vector = self._vector(_grams(text, self.settings.ngrams))
-        scores: dict[int, float] = {}
+        scores = [0.0] * len(self.examples)
         postings = self._postings
         for gram, weight in vector.items():
-            for index, other in postings.get(gram, ()):
+            found = postings.get(gram)
+            if found is not None:
+                ids, weights = found
+                for index, other in zip(ids, weights, strict=True):
+                    scores[index] += weight * other
+        best = [score for score in heapq.nlargest(k + 1, scores) if score > 0.0]  # 0.0: no n-gram in common
+        if len(set(best)) < len(best):
+            return self._by_first_touch(vector, k)
+        return [Neighbour(score, self.examples[scores.index(score)]) for score in best[:k]]
+
+    def _by_first_touch(self, vector: dict[str, float], k: int) -> list[Neighbour]:
+        scores: dict[int, float] = {}
+        for gram, weight in vector.items():
+            ids, weights = self._postings.get(gram, ((), ()))
+            for index, other in zip(ids, weights, strict=True):
                 scores[index] = scores.get(index, 0.0) + weight * other
         best = sorted(scores.items(), key=lambda item: -item[1])[:k]
         return [Neighbour(score, self.examples[index]) for index, score in best]

@@ -9,6 +9,7 @@ import pytest
 
 from bot.triage import TriageEngine, load_routing_rules, validate_rules
 from bot.triage.rules import BUNDLED_EXAMPLES
+from bot.triage.similar import Example, ExampleSettings, SimilarityIndex, _grams
 from tests.triage.conftest import SECTIONS
 
 # Made-up words that no lexicon phrase or criteria pattern knows: only the examples can recognise them.
@@ -98,3 +99,39 @@ def test_other_criteria_file_needs_its_own_examples(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert load_routing_rules(SECTIONS, "office", None, major_criteria_path=criteria).examples is None
+
+
+def _reference_neighbours(index: SimilarityIndex, text: str, k: int) -> list[tuple[float, Example]]:
+    """The ranking as first written: a dict of scores in first-touch order, sorted whole (stable on ties)."""
+    vector = index._vector(_grams(text, index.settings.ngrams))
+    scores: dict[int, float] = {}
+    for gram, weight in vector.items():
+        ids, weights = index._postings.get(gram, ((), ()))
+        for i, other in zip(ids, weights, strict=True):
+            scores[i] = scores.get(i, 0.0) + weight * other
+    ranked = sorted(scores.items(), key=lambda item: -item[1])[:k]
+    return [(score, index.examples[i]) for i, score in ranked]
+
+
+def test_neighbours_rank_exactly_as_a_sorted_dict_of_scores_ties_included() -> None:
+    """The fast ranking gives the same examples, the same similarities to the last bit and the same order on ties
+    as the plain one, for the bundled examples and for a set with exact duplicates (whose scores tie)."""
+    engine = TriageEngine(load_routing_rules(SECTIONS, "office", None))
+    bundled = engine._index
+    assert bundled is not None
+    texts = [engine.prepare(e.text) for e in bundled.examples[::7]]
+    texts += [engine.prepare(t) for t in ("配电箱门坏了电线裸露", "粉尘很大没有除尘", "的", "", "zzz", "了了了")]
+    # the same texts on different lines: equal scores, distinct examples
+    pairs = [("呼噜板扣扣松了", "height", None), ("咕噜机嘀嘀器拔了", "dust", "11-3")] * 3 + [
+        ("呼噜板扣扣松了还在用", "height", None)
+    ]
+    duplicated = [Example(text, category, clause, line=line) for line, (text, category, clause) in enumerate(pairs)]
+    ties = SimilarityIndex([e.text for e in duplicated], duplicated, ExampleSettings(k=3))
+    tie_texts = ["呼噜板扣扣", "咕噜机", "呼噜板扣扣松了", "嘀嘀器", "无关的话"]
+    for index, cases in ((bundled, texts), (ties, tie_texts)):
+        for text in cases:
+            for k in (1, 3, index.settings.k):
+                got = [(n.similarity, n.example) for n in index.neighbours(text, k)]
+                assert got == _reference_neighbours(index, text, k), (text, k)
+    # the duplicates do tie, so the tie-breaking path ran
+    assert len({n.similarity for n in ties.neighbours("呼噜板扣扣松了", 3)}) < 3
