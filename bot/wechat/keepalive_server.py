@@ -175,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
             "SERVER_PORT": str(port),
             "SERVER_PROTOCOL": self.request_version,
             "REMOTE_ADDR": self.client_address[0],
-            "REMOTE_PORT": self.client_address[1],
+            "REMOTE_PORT": str(self.client_address[1]),
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
             "wsgi.input": io.BytesIO(body),
