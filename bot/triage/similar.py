@@ -115,7 +115,7 @@ class SimilarityIndex:
         Scores add up in a list indexed by example, and the best come from ``heapq.nlargest`` over the bare floats:
         about twice as fast as a dict of scores sorted whole, with every score added up in the same order (so the
         same to the last bit). A float names its example only when no other score equals it; when two of the best
-        are equal, `_by_first_touch` ranks them as a dict of scores in first-touch order would.
+        are equal, `_by_first_touch` ranks them in first-touch order.
         """
         k = self.settings.k if k is None else k
         vector = self._vector(_grams(text, self.settings.ngrams))
@@ -129,17 +129,16 @@ class SimilarityIndex:
                     scores[index] += weight * other
         best = [score for score in heapq.nlargest(k + 1, scores) if score > 0.0]  # 0.0: no n-gram in common
         if len(set(best)) < len(best):
-            return self._by_first_touch(vector, k)
+            return self._by_first_touch(vector, scores, k)
         return [Neighbour(score, self.examples[scores.index(score)]) for score in best[:k]]
 
-    def _by_first_touch(self, vector: dict[str, float], k: int) -> list[Neighbour]:
-        scores: dict[int, float] = {}
-        for gram, weight in vector.items():
-            ids, weights = self._postings.get(gram, ((), ()))
-            for index, other in zip(ids, weights, strict=True):
-                scores[index] = scores.get(index, 0.0) + weight * other
-        best = sorted(scores.items(), key=lambda item: -item[1])[:k]
-        return [Neighbour(score, self.examples[index]) for index, score in best]
+    def _by_first_touch(self, vector: dict[str, float], scores: list[float], k: int) -> list[Neighbour]:
+        """The examples in the order the tip's n-grams first reach them, sorted by score (stable: ties keep it)."""
+        touched: dict[int, None] = {}
+        for gram in vector:
+            touched.update(dict.fromkeys(self._postings.get(gram, ((), ()))[0]))
+        best = sorted(touched, key=lambda index: -scores[index])[:k]
+        return [Neighbour(scores[index], self.examples[index]) for index in best]
 
 
 @dataclass(frozen=True, slots=True)
