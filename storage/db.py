@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -181,14 +181,18 @@ class ConnectionShelf:
 
     Checking a connection out of the pool and back in cost as much as the rest of a message's transaction around its
     statements (events, reset-on-return, the pool's queue). A SQLite connection has no server that could drop it
-    while it rests, so `transaction` keeps up to `size` of them here instead: a transaction takes one (or checks one
-    out if none rests) and gives it back when it ended cleanly; one that saw an error goes back to the pool, which
-    rolls it back (and drops it if it was invalidated). Forked children start with an empty shelf (the parent's
-    connections are not theirs), and disposing of the engine closes what rests here. PostgreSQL connections always
-    go back to the pool, where `IdlePing` tests them after a rest.
+    while it rests, so `transaction` keeps it here instead: a transaction takes it (or checks one out if none rests)
+    and gives it back when it ended cleanly; one that saw an error goes back to the pool, which rolls it back (and
+    drops it if it was invalidated). Forked children start with an empty shelf (the parent's connections are not
+    theirs), and disposing of the engine closes what rests here. PostgreSQL connections always go back to the pool,
+    where `IdlePing` tests them after a rest.
+
+    Writers of a process take turns (`SQLiteWriteLock`) and take from the shelf in their turn, so one connection
+    serves them all and its page cache stays warm. A connection per thread would find its cache stale at nearly
+    every transaction (another one had written since) and read again each page it touches: twenty reads a message.
     """
 
-    def __init__(self, engine: Engine, size: int = 8) -> None:
+    def __init__(self, engine: Engine, size: int = 1) -> None:
         self._engine = engine
         self._size = size
         self._resting: list[Connection] = []
@@ -235,36 +239,34 @@ _sqlite_engines: WeakKeyDictionary[Engine, tuple[SQLiteWriteLock, ConnectionShel
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.
 
-    On SQLite, writers queue on `SQLiteWriteLock` first (threads and processes alike).
+    On SQLite, writers queue on `SQLiteWriteLock` first (threads and processes alike), then all use the process's
+    one resting connection (see `ConnectionShelf`).
     """
     engine = factory.kw["bind"]
     sqlite = _sqlite_engines.get(engine) if isinstance(engine, Engine) else None
     if sqlite is None:
         with engine.connect() as connection:
-            yield from _unit_of_work(factory, connection, None)
+            yield from _unit_of_work(factory, connection)
         return
-    # SQLite: a resting connection, given back only if the unit of work ended cleanly (see `ConnectionShelf`)
+    # SQLite: the resting connection, given back only if the unit of work ended cleanly
     lock, shelf = sqlite
-    connection = shelf.take()
-    try:
-        yield from _unit_of_work(factory, connection, lock)
-    except BaseException:
-        connection.close()
-        raise
-    shelf.give_back(connection)
+    with lock.held():
+        connection = shelf.take()
+        try:
+            yield from _unit_of_work(factory, connection)
+        except BaseException:
+            connection.close()
+            raise
+        shelf.give_back(connection)
 
 
-def _unit_of_work(
-    factory: sessionmaker[Session], connection: Connection, lock: SQLiteWriteLock | None
-) -> Iterator[Session]:
+def _unit_of_work(factory: sessionmaker[Session], connection: Connection) -> Iterator[Session]:
     # The connection's own transaction, with the session joined to it (half the cost of a session that begins and
     # commits on its own: this runs for every inbound message). ORM changes are flushed, then the connection commits.
-    # Only the transaction itself holds the write lock: getting the connection, making the session, closing both
-    # and returning the connection happen outside it, so other writers do not wait for them.
     session = factory(bind=connection)
     bind_connection(session, connection)
     try:
-        with lock.held() if lock is not None else nullcontext(), connection.begin():
+        with connection.begin():
             yield session
             session.flush()
     finally:

@@ -1,4 +1,5 @@
-"""SQLite transactions reuse resting connections: never two at once, never one that saw an error, never a parent's."""
+"""SQLite transactions reuse the resting connection: one a process, never two transactions at once on it, never one
+that saw an error, never a parent's."""
 
 from __future__ import annotations
 
@@ -90,6 +91,27 @@ def test_concurrent_transactions_never_share_a_connection(sessions: sessionmaker
     assert shared == []
     with transaction(sessions) as session:
         assert len(session.scalars(select(Reporter.id)).all()) == 150
+
+
+def test_threads_take_turns_on_one_connection(sessions: sessionmaker[Session]) -> None:
+    # Writers queue on the write lock anyway; sharing one connection keeps its page cache warm (another connection's
+    # commit would make it read every page again).
+    used: set[int] = set()
+    ready = threading.Barrier(4)
+
+    def write(n: int) -> None:
+        ready.wait()
+        for i in range(10):
+            with transaction(sessions) as session:
+                used.add(id(driver_connection(session)))
+                session.add(Reporter(digest=f"turn{n}-{i}", sealed_openid=b"x"))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(used) == 1
 
 
 def test_a_forked_child_opens_its_own_connection(sessions: sessionmaker[Session]) -> None:
