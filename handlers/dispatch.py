@@ -43,10 +43,15 @@ def handle(conv: report.Conversation, inbound: Inbound, message: Received) -> Ou
             return Outcome(texts.REPORT_HOWTO)
     if inbound.kind not in DRAFT_KINDS:
         return Outcome(texts.UNSUPPORTED)
-    # One look at the open draft, locked as it is about to change. While one is open the message joins it:
-    # answers to the service and to "是哪家企业？" are only taken when no draft is open.
+    # While a draft is open the message joins it: answers to the service and to "是哪家企业？" are only taken when no
+    # draft is open. Most messages join a draft within its window: one statement does that. Otherwise one look at
+    # the open draft (if any: its window has passed), locked as it is about to change.
     # A reporter created by this very message has neither a draft nor a case: nothing to look up.
     new = conv.reporter.new
+    if not new:
+        joined = report.join_open_draft(conv, inbound, message)
+        if joined is not None:
+            return joined
     draft = None if new else open_draft(conv.session, conv.reporter.id, for_update=True)
     if (
         draft is None

@@ -105,6 +105,30 @@ def add_to_draft(conv: Conversation, inbound: Inbound, message: Received, draft:
         )
     else:
         draft, started = draft_store.add_item(conv.session, draft, expires, content=content), False
+    return _joined(conv, inbound, message, draft, started, outcome, prefix)
+
+
+def join_open_draft(conv: Conversation, inbound: Inbound, message: Received) -> Outcome | None:
+    """The common case, in one statement: the reporter's open draft is within its window and the message joins it.
+    None when no draft is open or its window has passed (`add_to_draft` then decides what happens)."""
+    expires = conv.now + conv.rules.draft_window
+    content = inbound.kind != "location"
+    draft = draft_store.join_open_draft(conv.session, conv.reporter.id, conv.now, expires, content=content)
+    if draft is None:
+        return None
+    return _joined(conv, inbound, message, draft, False, Outcome(), "")
+
+
+def _joined(
+    conv: Conversation,
+    inbound: Inbound,
+    message: Received,
+    draft: DraftRecord,
+    started: bool,
+    outcome: Outcome,
+    prefix: str,
+) -> Outcome:
+    """The message is part of `draft` now: its media are fetched, and the reply says how the draft stands."""
     message.draft_id = draft.id
     if inbound.is_media and inbound.media_id:
         media = Media(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from bot.wechat import messages
+from handlers import texts
 from storage.db import transaction
-from storage.drafts import _OPEN_QUERY, add_item, close_draft, open_draft, start_draft
+from storage.drafts import _OPEN_QUERY, add_item, close_draft, join_open_draft, open_draft, start_draft
 from storage.inbound import Received, claim_inbound, settle_inbound
 from storage.models import Draft, InboundMessage, Inspector, Reporter
 from storage.reporters import ReporterRef, reporter_for, touch_inbound
@@ -127,3 +130,42 @@ def test_the_sender_lookup_creates_a_first_contact_once_and_knows_staff_before_t
     with harness.services.sessions() as session:
         digests = session.scalars(select(Reporter.digest).where(Reporter.digest == first.reporter.digest)).all()
         assert len(digests) == 1
+
+
+def test_a_message_joins_the_open_draft_only_within_its_window(harness: Harness) -> None:
+    now, window = harness.clock(), timedelta(minutes=5)
+    with transaction(harness.services.sessions) as session:
+        reporter_id = reporter_for(session, harness.services.vault, "oJoiner").id
+        assert join_open_draft(session, reporter_id, now, now + window, content=True) is None  # none open
+        draft, _ = start_draft(session, reporter_id, now, window, content=True)
+    later = now + timedelta(minutes=4)
+    with transaction(harness.services.sessions) as session:
+        joined = join_open_draft(session, reporter_id, later, later + window, content=False)
+        assert joined is not None and joined.id == draft.id
+        assert (joined.items, joined.contents, joined.expires_at) == (2, 1, later + window)
+        assert open_draft(session, reporter_id) == joined
+    past = joined.expires_at
+    with transaction(harness.services.sessions) as session:
+        # at the moment the window passes the draft is no longer joined, and nothing changes
+        assert join_open_draft(session, reporter_id, past, past + window, content=True) is None
+        assert open_draft(session, reporter_id) == joined
+        close_draft(session, draft.id, "cancelled", past)
+        assert join_open_draft(session, reporter_id, later, later + window, content=True) is None  # closed
+
+
+def test_a_text_within_the_drafts_window_takes_six_statements(harness: Harness) -> None:
+    """The webhook's commonest message: the sender, the message claimed, the draft joined, the reply settled."""
+    if harness.services.engine.dialect.name != "sqlite":
+        pytest.skip("counts SQLite's statements (its trace callback)")
+    sender = "oSixStatements"
+    assert harness.say(messages.text(sender, "配电箱门坏了")).startswith("已收到")
+    traced: list[str] = []
+    with transaction(harness.services.sessions) as session:  # the process's one resting connection
+        session.connection().connection.driver_connection.set_trace_callback(traced.append)
+    traced.clear()
+    reply = harness.say(messages.text(sender, "电线也裸露了"))
+    assert reply == texts.DRAFT_ADDED.format(item=texts.ITEM_NAMES["text"], count=2)
+    verbs = [" ".join(statement.split()[:3]) for statement in traced]
+    assert len(traced) == 6, verbs
+    assert verbs[0] == "BEGIN IMMEDIATE" and verbs[-1] == "COMMIT"
+    assert sum(statement.startswith("UPDATE drafts") for statement in traced) == 1
