@@ -177,7 +177,7 @@ class SQLiteWriteLock:
 
 
 class ConnectionShelf:
-    """SQLite connections kept open between transactions, for the next one to take.
+    """The SQLite connection kept open between transactions, for the next one to take.
 
     Checking a connection out of the pool and back in cost as much as the rest of a message's transaction around its
     statements (events, reset-on-return, the pool's queue). A SQLite connection has no server that could drop it
@@ -192,9 +192,8 @@ class ConnectionShelf:
     every transaction (another one had written since) and read again each page it touches: twenty reads a message.
     """
 
-    def __init__(self, engine: Engine, size: int = 1) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._size = size
         self._resting: list[Connection] = []
         self._pid = _process.pid
 
@@ -207,7 +206,7 @@ class ConnectionShelf:
             return self._engine.connect()
 
     def give_back(self, connection: Connection) -> None:
-        if self._pid == _process.pid and len(self._resting) < self._size and not connection.in_transaction():
+        if self._pid == _process.pid and not self._resting and not connection.in_transaction():
             self._resting.append(connection)
         else:
             connection.close()

@@ -39,17 +39,19 @@ _OPEN = Prepared(_OPEN_QUERY)
 _OPEN_FOR_UPDATE = Prepared(_OPEN_QUERY.with_for_update())
 _BY_ID = select(*_COLUMNS).where(Draft.id == bindparam("draft_id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
-_ADD_ITEM = Prepared(
-    update(Draft)
-    .where(Draft.id == bindparam("draft_id"))
-    .values(expires_at=bindparam("expires_at"), items=Draft.items + 1, contents=Draft.contents + bindparam("content"))
-)
+# One more message: the window starts again, and the counts go up.
+_ONE_MORE = {
+    "expires_at": bindparam("expires_at"),
+    "items": Draft.items + 1,
+    "contents": Draft.contents + bindparam("content"),
+}
+_ADD_ITEM = Prepared(update(Draft).where(Draft.id == bindparam("draft_id")).values(_ONE_MORE))
 # The common case in one statement: the open draft, still within its window, takes one more message (and on
 # PostgreSQL its row lock, as `open_draft(.., for_update=True)` would).
 _JOIN_OPEN = Prepared(
     update(Draft)
     .where(Draft.reporter_id == bindparam("reporter_id"), IS_OPEN, Draft.expires_at > bindparam("now"))
-    .values(expires_at=bindparam("expires_at"), items=Draft.items + 1, contents=Draft.contents + bindparam("content"))
+    .values(_ONE_MORE)
     .returning(*_COLUMNS)
 )
 _CLOSE = Prepared(
