@@ -97,10 +97,7 @@ def test_simulate_against_a_running_sandbox(tmp_path):
     import socket
     import time
 
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
+    from tests.support.servers import free_port
 
     port, fake_port = free_port(), free_port()
     env = {

@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.queue import QUEUES
 from tests.support.harness import AES_KEY, APP_ID, APP_SECRET, IDENTITY_KEY, TOKEN
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -57,12 +58,6 @@ SECTIONS: list[dict[str, Any]] = [
 ]
 for _section in SECTIONS:
     _section["inspectors"] = [INSPECTORS[_section["id"]]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], T], timeout: float, what: str | Callable[[], str], interval: float = 0.05) -> T:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from datetime import timedelta
@@ -16,6 +15,7 @@ from bot.wechat import messages as msg
 from storage.models import Case, Draft, InboundMessage, Media
 from tests.support.harness import Harness, make_settings, wipe_database
 from tests.support.images import jpeg_bytes
+from tests.support.servers import free_port
 
 WORKER = "oWorker-retries"
 
@@ -64,12 +64,6 @@ def test_repeated_events_are_one_event(harness):
     xml = msg.event(WORKER, "subscribe", created=1_700_000_000)
     assert harness.say(xml) == harness.say(xml)
     assert count(harness, InboundMessage) == 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def dead_redis_url() -> str:
