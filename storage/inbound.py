@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_new
-from storage.models import InboundMessage
+from storage.models import Draft, InboundMessage
 from storage.prepared import Prepared
 
 _BY_DEDUPE_KEY = select(InboundMessage.id, InboundMessage.kind, InboundMessage.reply).where(
@@ -82,13 +82,27 @@ class DraftMessage:
     payload: dict[str, Any]
 
 
+# A message can join a draft opened after its own time was taken: it waited for the write lock while a message sent
+# with it opened the draft. The database's lock timeouts bound that wait to seconds; an hour is well past them.
+JOINED_BEFORE_OPENING = timedelta(hours=1)
+_DRAFT_START = Prepared(select(Draft.reporter_id, Draft.opened_at).where(Draft.id == bindparam("draft_id")))
+# Through the (reporter_id, received_at) index: the draft's messages are among its reporter's since it opened.
 _OF_DRAFT = Prepared(
     select(InboundMessage.kind, InboundMessage.payload)
-    .where(InboundMessage.draft_id == bindparam("draft_id"))
+    .where(
+        InboundMessage.reporter_id == bindparam("reporter_id"),
+        InboundMessage.received_at >= bindparam("since"),
+        InboundMessage.draft_id == bindparam("draft_id"),
+    )
     .order_by(InboundMessage.id)
 )
 
 
 def messages_of_draft(session: Session, draft_id: int) -> list[DraftMessage]:
     """The draft's messages in the order they arrived."""
-    return [DraftMessage(kind, payload) for kind, payload in _OF_DRAFT.rows(session, {"draft_id": draft_id})]
+    start = _DRAFT_START.first(session, {"draft_id": draft_id})
+    if start is None:
+        return []
+    reporter_id, opened_at = start
+    values = {"reporter_id": reporter_id, "since": opened_at - JOINED_BEFORE_OPENING, "draft_id": draft_id}
+    return [DraftMessage(kind, payload) for kind, payload in _OF_DRAFT.rows(session, values)]

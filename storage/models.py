@@ -122,7 +122,8 @@ class InboundMessage(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reply: Mapped[str | None] = mapped_column(Text, default=None)
-    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True, default=None)
+    # not indexed: a draft's messages are found by its reporter and time (`messages_of_draft`)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), default=None)
 
 
 OPEN_DRAFT = "status = 'open'"  # the partial unique index's condition (ON CONFLICT targets must repeat it)

@@ -169,3 +169,53 @@ def test_a_text_within_the_drafts_window_takes_six_statements(harness: Harness) 
     assert len(traced) == 6, verbs
     assert verbs[0] == "BEGIN IMMEDIATE" and verbs[-1] == "COMMIT"
     assert sum(statement.startswith("UPDATE drafts") for statement in traced) == 1
+
+
+def test_a_drafts_messages_are_found_by_its_reporter_since_it_opened(harness: Harness) -> None:
+    """Without an index on the message's draft: its own messages in order, a message that waited for the lock while
+    another opened the draft included, an earlier draft's and another reporter's left out."""
+    from storage.inbound import messages_of_draft
+
+    services, opened = harness.services, harness.clock()
+    with transaction(services.sessions) as session:
+        worker = reporter_for(session, services.vault, "oDraftOwner").id
+        other = reporter_for(session, services.vault, "oSomeoneElse").id
+        earlier, _ = start_draft(session, worker, opened - timedelta(hours=3), timedelta(minutes=10), content=True)
+        close_draft(session, earlier.id, "submitted", opened - timedelta(hours=2))
+        draft, _ = start_draft(session, worker, opened, timedelta(minutes=10), content=True)
+
+        def store(key: str, reporter_id: int, draft_id: int, at_seconds: float) -> None:
+            message, _ = claim_inbound(
+                session,
+                dedupe_key=key,
+                reporter_id=reporter_id,
+                kind="text",
+                platform_time=opened,
+                payload={"content": key},
+                received_at=opened + timedelta(seconds=at_seconds),
+            )
+            message.draft_id = draft_id
+            settle_inbound(session, message)
+
+        store("earlier draft", worker, earlier.id, -3 * 3600)
+        store("opened it", worker, draft.id, 0)
+        store("waited for the lock", worker, draft.id, -2)  # its time was taken before the opener's
+        store("another reporter", other, draft.id, 1)  # cannot happen; shows the reporter bounds the search
+        store("a photo later", worker, draft.id, 30)
+    with services.sessions() as session:
+        contents = [m.payload["content"] for m in messages_of_draft(session, draft.id)]
+        assert contents == ["opened it", "waited for the lock", "a photo later"]
+        assert messages_of_draft(session, draft.id + 1000) == []
+
+
+def test_a_drafts_messages_are_read_through_the_reporters_index(harness: Harness) -> None:
+    from storage.inbound import _OF_DRAFT
+
+    with harness.services.sessions() as session:
+        connection = session.connection()
+        if connection.dialect.name != "sqlite":
+            pytest.skip("reads SQLite's query plan")
+        compiled = _OF_DRAFT._compile(connection.dialect)
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled.sql}", (1, "2026-01-01 00:00:00", 1))
+        details = " ".join(str(row[-1]) for row in plan)
+    assert "ix_inbound_reporter_received" in details and "SCAN" not in details.replace("SCAN CONSTANT", "")
