@@ -2,16 +2,16 @@
 
 Both apps run under gunicorn with the settings `whistle web` uses (4 threads a process, gthread; 1 process on
 SQLite, 2 on PostgreSQL); whistle also logs as `whistle web` does (`bench/whistle_web.py`: a JSON line per message,
-to the server's log file). The load is
-signed text messages from many workers (each one a database write: message row, draft, reply), posted by client
-threads over keep-alive connections. Both servers run side by side; each round loads the bare one, then whistle,
-so that a slow spell of this shared machine hits both (ratios are taken per round; the median is reported). Each
-round writes as new senders, so that no sender reaches the per-user rate limit (which would make whistle's work
-cheaper). Prints requests/s, p50 and p99 latency for each, and the ratios; then the CPU each server process tree used
-a request (from /proc), with a PostgreSQL server's on this machine counted with whistle's, and their ratio: the
-throughput ratio CPU alone would give, a second view of the same comparison (it moves between runs too).
+to the server's log file). The load is signed text messages from many workers (each one a database write: message
+row, draft, reply), posted by client threads over keep-alive connections. Both servers run side by side; each round
+loads the bare one, then whistle, in slices (bare, whistle, bare, whistle, ...: `--slices`), so that a slow spell of
+this shared machine hits both (ratios are taken per round; the median is reported). Each round writes as new
+senders, so that no sender reaches the per-user rate limit (which would make whistle's work cheaper). Prints
+requests/s, p50 and p99 latency for each, and the ratios; then the CPU each server process tree used a request (from
+/proc), with a PostgreSQL server's on this machine counted with whistle's, and their ratio: the throughput ratio CPU
+alone would give, a second view of the same comparison (it moves between runs too).
 
-    python bench/webhook_bench.py [--requests 3000] [--rounds 3] [--clients 8] [--redis-url redis://127.0.0.1:6379/5]
+    python bench/webhook_bench.py [--requests 3000] [--rounds 3] [--slices 3] [--clients 8] [--redis-url redis://127.0.0.1:6379/5]
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3, help="bare-then-whistle loads; ratios are per round")
+    parser.add_argument("--slices", type=int, default=3, help="a round alternates the servers this many times")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--redis-url", default="", help="external Redis (default: an embedded one)")
     parser.add_argument("--database-url", default="", help="external database (default: SQLite in a temp folder)")
@@ -182,19 +183,28 @@ def main() -> None:
         cpu: list[dict[str, tuple[float, float]]] = []  # per round: server and database CPU seconds per request
         for r in range(args.rounds):
             batches = {name: prepare(args.requests, f"r{r}") for name in servers}
-            rounds.append({})
-            cpu.append({})
-            for name, (proc, port) in servers.items():
-                before = cpu_seconds(proc.pid), database_cpu()
-                rounds[-1][name] = load(port, batches[name], args.clients)
-                after = cpu_seconds(proc.pid), database_cpu()
-                cpu[-1][name] = ((after[0] - before[0]) / args.requests, (after[1] - before[1]) / args.requests)
+            walls = dict.fromkeys(servers, 0.0)
+            spent: dict[str, list[float]] = {name: [] for name in servers}
+            used = {name: [0.0, 0.0] for name in servers}
+            for s in range(args.slices):
+                # bare, whistle, bare, whistle...: a change of the machine's speed within the round hits both
+                for name, (proc, port) in servers.items():
+                    before = cpu_seconds(proc.pid), database_cpu()
+                    rps, slice_latencies = load(port, batches[name][s :: args.slices], args.clients)
+                    after = cpu_seconds(proc.pid), database_cpu()
+                    walls[name] += len(slice_latencies) / rps
+                    spent[name] += slice_latencies
+                    used[name][0] += after[0] - before[0]
+                    used[name][1] += after[1] - before[1]
+            rounds.append({name: (args.requests / walls[name], spent[name]) for name in servers})
+            cpu.append({name: (used[name][0] / args.requests, used[name][1] / args.requests) for name in servers})
     finally:
         for proc, _ in servers.values():
             proc.terminate()
             proc.wait(10)
     print(
-        f"webhook acknowledgement: {args.rounds} rounds of {args.requests} signed text messages a server, "
+        f"webhook acknowledgement: {args.rounds} rounds of {args.requests} signed text messages a server "
+        f"(in {args.slices} alternating slices), "
         f"{args.clients} client threads, gunicorn {workers}x{args.threads} gthread for both, same machine"
     )
     for r, result in enumerate(rounds, 1):
