@@ -21,6 +21,19 @@ _MESSAGE = select(InboundMessage.payload, InboundMessage.platform_time, InboundM
     InboundMessage.id == bindparam("id")
 )
 
+_NEW_REPORTER = (
+    insert(Reporter)
+    .values(
+        digest=bindparam("digest"),
+        sealed_openid=bindparam("sealed"),
+        subscribed=True,
+        created_at=bindparam("at"),
+        last_inbound_at=None,
+        unsubscribed_at=None,
+    )
+    .returning(Reporter.id)
+)
+
 
 def submit(harness: Harness, text: str) -> None:
     harness.say(msg.text("oWorker-prepared", text))
@@ -102,18 +115,7 @@ def test_a_literal_in_the_statement_is_bound_with_it(harness: Harness) -> None:
 
 
 def test_driver_errors_arrive_as_sqlalchemy_errors_and_roll_back(harness: Harness) -> None:
-    duplicate = Prepared(
-        insert(Reporter)
-        .values(
-            digest=bindparam("digest"),
-            sealed_openid=bindparam("sealed"),
-            subscribed=True,
-            created_at=bindparam("at"),
-            last_inbound_at=None,
-            unsubscribed_at=None,
-        )
-        .returning(Reporter.id)
-    )
+    duplicate = Prepared(_NEW_REPORTER)
     values = {"digest": "d-twice", "sealed": b"x", "at": datetime.now(UTC)}
     with transaction(harness.services.sessions) as session:
         duplicate.first(session, values)
@@ -158,10 +160,13 @@ def test_a_session_of_its_own_runs_each_statement_in_its_current_transaction(har
         assert prepared.first(session, {"digest": "d-first"}) is not None
 
 
+def _kept_cursor(session: Session) -> object:
+    return session.connection().connection.info["storage.prepared.cursor"]
+
+
 def _driver_cursor_after(session: Session, prepared: Prepared, digest: str) -> object:
     prepared.first(session, {"digest": digest})
-    connection = session.connection()
-    return connection.connection.info["storage.prepared.cursor"]
+    return _kept_cursor(session)
 
 
 def test_statements_run_on_one_driver_cursor_kept_with_its_connection(harness: Harness) -> None:
@@ -178,19 +183,8 @@ def test_statements_run_on_one_driver_cursor_kept_with_its_connection(harness: H
 
 
 def test_a_failed_statement_leaves_a_fresh_cursor_for_the_next(harness: Harness) -> None:
-    duplicate = Prepared(
-        insert(Reporter)
-        .values(
-            digest=bindparam("digest"),
-            sealed_openid=b"x",
-            subscribed=True,
-            created_at=bindparam("at"),
-            last_inbound_at=None,
-            unsubscribed_at=None,
-        )
-        .returning(Reporter.id)
-    )
-    values = {"digest": "d-fails-once", "at": datetime.now(UTC)}
+    duplicate = Prepared(_NEW_REPORTER)
+    values = {"digest": "d-fails-once", "sealed": b"x", "at": datetime.now(UTC)}
     with transaction(harness.services.sessions) as session:
         duplicate.first(session, values)
     with pytest.raises(exc.IntegrityError), transaction(harness.services.sessions) as session:
@@ -199,7 +193,7 @@ def test_a_failed_statement_leaves_a_fresh_cursor_for_the_next(harness: Harness)
     with transaction(harness.services.sessions) as session:
         found = Prepared(_REPORTER).first(session, {"digest": "d-fails-once"})
         assert found is not None and found[1] == "d-fails-once"
-        assert session.connection().connection.info["storage.prepared.cursor"] is not failing
+        assert _kept_cursor(session) is not failing
 
 
 def test_a_replaced_connection_gets_a_cursor_of_its_own(harness: Harness) -> None:
